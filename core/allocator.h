@@ -1,0 +1,25 @@
+#pragma once
+/// The one allocation interface every tensor's storage goes through, so a
+/// caching allocator can replace the default without touching callers.
+#include <cstddef>
+
+namespace ember {
+
+constexpr std::size_t kStorageAlignment = 64;
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  /// Returns kStorageAlignment-aligned memory for `nbytes` (non-null even for 0).
+  virtual void* allocate(std::size_t nbytes) = 0;
+  virtual void deallocate(void* ptr, std::size_t nbytes) noexcept = 0;
+};
+
+/// The allocator new storages use (a plain aligned heap allocator by default).
+Allocator* default_allocator();
+
+/// Replaces the allocator for storages created from now on; returns the old one.
+/// Storages remember the allocator that made them, so swapping is safe.
+Allocator* set_default_allocator(Allocator* allocator);
+
+}  // namespace ember

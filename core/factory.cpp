@@ -1,0 +1,134 @@
+#include "ember/core/factory.h"
+
+#include <cmath>
+#include <numeric>
+
+#include "ember/core/parallel.h"
+#include "ember/core/random.h"
+
+namespace ember {
+namespace {
+
+// Fills a new contiguous tensor with f(i) for its i-th element.
+template <class F>
+Tensor generate(Shape shape, DType dtype, F f) {
+  Tensor t = empty(std::move(shape), dtype);
+  dispatch(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = t.data_ptr<T>();
+    const std::int64_t n = t.numel();
+    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(f(i));
+  });
+  return t;
+}
+
+// Random draws stay serial and in order so a seed gives the same tensor on any thread count.
+template <class F>
+Tensor generate_random(Shape shape, DType dtype, F draw) {
+  auto& g = default_generator();
+  std::lock_guard<std::mutex> lock(g.mutex());
+  return generate(std::move(shape), dtype, [&](std::int64_t) { return draw(g); });
+}
+
+}  // namespace
+
+Tensor full(Shape shape, double value, DType dtype) {
+  Tensor t = empty(std::move(shape), dtype);
+  dispatch(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = t.data_ptr<T>();
+    const T v = static_cast<T>(value);
+    parallel_for(0, t.numel(), kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+      std::fill(p + b, p + e, v);
+    });
+  });
+  return t;
+}
+
+Tensor zeros(Shape shape, DType dtype) { return full(std::move(shape), 0.0, dtype); }
+Tensor ones(Shape shape, DType dtype) { return full(std::move(shape), 1.0, dtype); }
+
+Tensor arange(double start, double end, double step, DType dtype) {
+  EMBER_CHECK(step != 0.0, "arange: step must be nonzero");
+  EMBER_CHECK((end - start) / step >= 0.0 || start == end,
+              "arange: upper bound {} and lower bound {} inconsistent with step sign {}", end,
+              start, step);
+  const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
+  return generate({std::max<std::int64_t>(n, 0)}, dtype,
+                  [&](std::int64_t i) { return start + static_cast<double>(i) * step; });
+}
+
+Tensor arange(std::int64_t end, DType dtype) { return arange(0.0, static_cast<double>(end), 1.0, dtype); }
+
+Tensor linspace(double start, double end, std::int64_t steps, DType dtype) {
+  EMBER_CHECK(steps >= 0, "linspace: number of steps must be non-negative, got {}", steps);
+  const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+  return generate({steps}, dtype, [&](std::int64_t i) {
+    // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
+    return i < steps / 2 ? start + step * static_cast<double>(i)
+                         : end - step * static_cast<double>(steps - 1 - i);
+  });
+}
+
+Tensor eye(std::int64_t n, std::int64_t m, DType dtype) {
+  if (m < 0) m = n;
+  EMBER_CHECK(n >= 0, "eye: n must be non-negative, got {}", n);
+  return generate({n, m}, dtype, [&](std::int64_t i) { return i / m == i % m ? 1.0 : 0.0; });
+}
+
+Tensor rand(Shape shape, DType dtype) {
+  dispatch_floating(dtype, "rand", [](auto) {});
+  return generate_random(std::move(shape), dtype, [](Generator& g) { return g.uniform(); });
+}
+
+Tensor randn(Shape shape, DType dtype) {
+  dispatch_floating(dtype, "randn", [](auto) {});
+  return generate_random(std::move(shape), dtype, [](Generator& g) { return g.normal(); });
+}
+
+Tensor randint(std::int64_t low, std::int64_t high, Shape shape, DType dtype) {
+  EMBER_CHECK(low < high, "randint: expected low < high, got low={} high={}", low, high);
+  return generate_random(std::move(shape), dtype,
+                         [&](Generator& g) { return static_cast<double>(g.integer(low, high)); });
+}
+
+Tensor randperm(std::int64_t n) {
+  EMBER_CHECK(n >= 0, "randperm: n must be non-negative, got {}", n);
+  std::vector<std::int64_t> v(static_cast<std::size_t>(n));
+  std::iota(v.begin(), v.end(), 0);
+  auto& g = default_generator();
+  {
+    std::lock_guard<std::mutex> lock(g.mutex());
+    for (std::int64_t i = n - 1; i > 0; --i) std::swap(v[i], v[g.integer(0, i + 1)]);  // Fisher-Yates
+  }
+  return from_vector(v);
+}
+
+Tensor zeros_like(const Tensor& t, std::optional<DType> dtype) { return zeros(t.sizes(), dtype.value_or(t.dtype())); }
+Tensor ones_like(const Tensor& t, std::optional<DType> dtype) { return ones(t.sizes(), dtype.value_or(t.dtype())); }
+Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype) {
+  return full(t.sizes(), value, dtype.value_or(t.dtype()));
+}
+Tensor empty_like(const Tensor& t, std::optional<DType> dtype) { return empty(t.sizes(), dtype.value_or(t.dtype())); }
+Tensor rand_like(const Tensor& t) { return rand(t.sizes(), t.dtype()); }
+Tensor randn_like(const Tensor& t) { return randn(t.sizes(), t.dtype()); }
+
+Tensor tensor(std::initializer_list<double> values, DType dtype) {
+  std::vector<double> v(values);
+  return generate({static_cast<std::int64_t>(v.size())}, dtype, [&](std::int64_t i) { return v[i]; });
+}
+
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, DType dtype) {
+  std::vector<double> v;
+  const std::size_t cols = rows.size() ? rows.begin()->size() : 0;
+  for (const auto& r : rows) {
+    EMBER_CHECK(r.size() == cols, "tensor: rows of unequal length ({} and {})", cols, r.size());
+    v.insert(v.end(), r.begin(), r.end());
+  }
+  return generate({static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(cols)}, dtype,
+                  [&](std::int64_t i) { return v[i]; });
+}
+
+Tensor scalar_tensor(double value, DType dtype) { return full({}, value, dtype); }
+
+}  // namespace ember

@@ -1,0 +1,59 @@
+#pragma once
+/// Tensor factories. All return new contiguous tensors without history; call
+/// requires_grad_() on the result to make it a leaf of a graph.
+#include <initializer_list>
+#include <vector>
+
+#include "ember/core/tensor.h"
+
+namespace ember {
+
+/// [shape] filled with 0.
+Tensor zeros(Shape shape, DType dtype = kDefaultDType);
+/// [shape] filled with 1.
+Tensor ones(Shape shape, DType dtype = kDefaultDType);
+/// [shape] filled with `value`.
+Tensor full(Shape shape, double value, DType dtype = kDefaultDType);
+/// [ceil((end-start)/step)]: start, start+step, ... (int64 by default, as PyTorch's arange(int)).
+Tensor arange(double start, double end, double step = 1.0, DType dtype = DType::Int64);
+Tensor arange(std::int64_t end, DType dtype = DType::Int64);
+/// [steps] evenly spaced from start to end inclusive.
+Tensor linspace(double start, double end, std::int64_t steps, DType dtype = kDefaultDType);
+/// [n, m] identity (m = n when omitted).
+Tensor eye(std::int64_t n, std::int64_t m = -1, DType dtype = kDefaultDType);
+/// Uniform [0, 1) from the default generator.
+Tensor rand(Shape shape, DType dtype = kDefaultDType);
+/// Standard normal from the default generator.
+Tensor randn(Shape shape, DType dtype = kDefaultDType);
+/// Uniform integers in [low, high).
+Tensor randint(std::int64_t low, std::int64_t high, Shape shape, DType dtype = DType::Int64);
+/// A random permutation of 0..n-1 (int64).
+Tensor randperm(std::int64_t n);
+
+Tensor zeros_like(const Tensor& t, std::optional<DType> dtype = std::nullopt);
+Tensor ones_like(const Tensor& t, std::optional<DType> dtype = std::nullopt);
+Tensor full_like(const Tensor& t, double value, std::optional<DType> dtype = std::nullopt);
+Tensor empty_like(const Tensor& t, std::optional<DType> dtype = std::nullopt);
+Tensor rand_like(const Tensor& t);
+Tensor randn_like(const Tensor& t);
+
+/// A tensor of `shape` holding a copy of `values` (row-major); shape defaults to [values.size()].
+template <class T>
+Tensor from_vector(const std::vector<T>& values, std::optional<Shape> shape = std::nullopt) {
+  Shape s = shape ? *shape : Shape{static_cast<std::int64_t>(values.size())};
+  EMBER_CHECK(numel(s) == static_cast<std::int64_t>(values.size()),
+              "from_vector: {} values cannot fill shape {}", values.size(), shape_str(s));
+  Tensor t = empty(s, dtype_of_v<T>);
+  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
+  return t;
+}
+
+/// A 1-d tensor from a list: tensor({1, 2, 3}) (float32 unless dtype says otherwise).
+Tensor tensor(std::initializer_list<double> values, DType dtype = kDefaultDType);
+/// A 2-d tensor from nested lists: tensor({{1, 2}, {3, 4}}); rows must have equal length.
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows,
+              DType dtype = kDefaultDType);
+/// A 0-d tensor holding one value.
+Tensor scalar_tensor(double value, DType dtype = kDefaultDType);
+
+}  // namespace ember

@@ -1,0 +1,33 @@
+#pragma once
+/// A reference-counted block of bytes; tensors and their views share one.
+#include <cstddef>
+#include <memory>
+
+#include "ember/core/allocator.h"
+
+namespace ember {
+
+class StorageImpl {
+ public:
+  StorageImpl(std::size_t nbytes, Allocator* allocator)
+      : data_(allocator->allocate(nbytes)), nbytes_(nbytes), allocator_(allocator) {}
+  ~StorageImpl() { allocator_->deallocate(data_, nbytes_); }
+  StorageImpl(const StorageImpl&) = delete;
+  StorageImpl& operator=(const StorageImpl&) = delete;
+
+  void* data() const { return data_; }
+  std::size_t nbytes() const { return nbytes_; }
+
+ private:
+  void* data_;
+  std::size_t nbytes_;
+  Allocator* allocator_;
+};
+
+using Storage = std::shared_ptr<StorageImpl>;
+
+inline Storage make_storage(std::size_t nbytes) {
+  return std::make_shared<StorageImpl>(nbytes, default_allocator());
+}
+
+}  // namespace ember

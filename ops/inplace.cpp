@@ -1,0 +1,122 @@
+// In-place ops. Each computes its result out of place, writes it into self's
+// storage and bumps the version counter (so a backward that saved self
+// notices). With history, self is first cloned for the graph and then takes
+// the new node as its grad_fn ("rebasing" its history).
+#include "ember/autograd/function.h"
+#include "ember/autograd/meta.h"
+#include "ember/core/random.h"
+#include "ember/ops/kernels/elementwise.h"
+#include "ember/ops/ops.h"
+
+namespace ember {
+namespace {
+
+void write_result(Tensor& self, const Tensor& result, const char* op) {
+  EMBER_CHECK(result.sizes() == self.sizes(), "{}: output with shape {} doesn't match the broadcast shape {}", op,
+              shape_str(self.sizes()), shape_str(result.sizes()));
+  EMBER_CHECK(self.is_floating_point() || !result.is_floating_point(),
+              "{}: result type {} can't be cast to the desired output type {}", op, result.dtype(), self.dtype());
+  kernels::copy_into(self, result);
+  self.bump_version();
+}
+
+Tensor& apply_inplace(Tensor& self, const char* op, const TensorList& others,
+                      const std::function<Tensor(const Tensor&)>& compute) {
+  kernels::check_defined(self, op);
+  TensorList inputs{self};
+  inputs.insert(inputs.end(), others.begin(), others.end());
+  if (!autograd::needs_grad(inputs)) {
+    write_result(self, compute(self), op);
+    return self;
+  }
+  const autograd::AutogradMeta* m = autograd::meta(self);
+  EMBER_CHECK(!(self.is_leaf() && self.requires_grad()),
+              "{}: a leaf tensor that requires grad is used in an in-place operation (use NoGradGuard, "
+              "or the out-of-place op)",
+              op);
+  EMBER_CHECK(!(m && m->is_view_of_grad),
+              "{}: in-place operation on a view of a tensor that requires grad is not supported; use the "
+              "out-of-place op",
+              op);
+  Tensor result = compute(self.clone());  // the clone keeps self's old value for the graph
+  if (result.dtype() != self.dtype()) result = result.to(self.dtype());
+  {
+    NoGradGuard no_grad;
+    write_result(self, result, op);
+  }
+  auto& sm = autograd::ensure_meta(self);
+  if (const autograd::AutogradMeta* rm = autograd::meta(result); rm && rm->grad_fn) {
+    sm.grad_fn = rm->grad_fn;
+    sm.output_nr = rm->output_nr;
+    sm.requires_grad = true;
+  } else {  // overwritten by a constant: no history left
+    sm.grad_fn = nullptr;
+    sm.requires_grad = false;
+  }
+  return self;
+}
+
+// Fills self with draw(generator) in logical order (so a seed gives the same values for any layout).
+template <class Draw>
+Tensor& random_fill(Tensor& self, const char* op, Draw draw) {
+  dispatch_floating(self.dtype(), op, [](auto) {});
+  return apply_inplace(self, op, {}, [&](const Tensor& s) {
+    Tensor r = empty(s.sizes(), s.dtype());
+    auto& g = default_generator();
+    std::lock_guard<std::mutex> lock(g.mutex());
+    dispatch(r.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      T* p = r.data_ptr<T>();
+      for (std::int64_t i = 0; i < r.numel(); ++i) p[i] = static_cast<T>(draw(g));
+    });
+    return r;
+  });
+}
+
+}  // namespace
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  return apply_inplace(*this, "add_", {other}, [&](const Tensor& s) { return add(s, other, alpha); });
+}
+Tensor& Tensor::sub_(const Tensor& other, double alpha) {
+  return apply_inplace(*this, "sub_", {other}, [&](const Tensor& s) { return sub(s, other, alpha); });
+}
+Tensor& Tensor::mul_(const Tensor& other) {
+  return apply_inplace(*this, "mul_", {other}, [&](const Tensor& s) { return mul(s, other); });
+}
+Tensor& Tensor::mul_(double value) { return mul_(wrap_scalar(value, *this)); }
+Tensor& Tensor::div_(const Tensor& other) {
+  return apply_inplace(*this, "div_", {other}, [&](const Tensor& s) { return div(s, other); });
+}
+Tensor& Tensor::div_(double value) { return div_(wrap_scalar(value, *this)); }
+Tensor& Tensor::fill_(double value) {
+  return apply_inplace(*this, "fill_", {}, [&](const Tensor& s) { return full_like(s, value); });
+}
+Tensor& Tensor::zero_() { return fill_(0.0); }
+Tensor& Tensor::copy_(const Tensor& src) {
+  kernels::check_defined(src, "copy_");
+  return apply_inplace(*this, "copy_", {src}, [&](const Tensor& s) {
+    EMBER_CHECK(is_expandable_to(src.sizes(), s.sizes()), "copy_: source of shape {} cannot be broadcast to {}",
+                shape_str(src.sizes()), shape_str(s.sizes()));
+    return ember::expand(src.dtype() == s.dtype() || !src.is_floating_point() ? src : src.to(s.dtype()), s.sizes());
+  });
+}
+Tensor& Tensor::uniform_(double from, double to) {
+  EMBER_CHECK(from <= to, "uniform_: expects from <= to, got from={} to={}", from, to);
+  return random_fill(*this, "uniform_", [&](Generator& g) { return from + (to - from) * g.uniform(); });
+}
+Tensor& Tensor::normal_(double mean, double std) {
+  EMBER_CHECK(std >= 0.0, "normal_: expects std >= 0, got {}", std);
+  return random_fill(*this, "normal_", [&](Generator& g) { return mean + std * g.normal(); });
+}
+
+Tensor& operator+=(Tensor& a, const Tensor& b) { return a.add_(b); }
+Tensor& operator-=(Tensor& a, const Tensor& b) { return a.sub_(b); }
+Tensor& operator*=(Tensor& a, const Tensor& b) { return a.mul_(b); }
+Tensor& operator/=(Tensor& a, const Tensor& b) { return a.div_(b); }
+Tensor& operator+=(Tensor& a, double b) { return a.add_(wrap_scalar(b, a)); }
+Tensor& operator-=(Tensor& a, double b) { return a.sub_(wrap_scalar(b, a)); }
+Tensor& operator*=(Tensor& a, double b) { return a.mul_(b); }
+Tensor& operator/=(Tensor& a, double b) { return a.div_(b); }
+
+}  // namespace ember

@@ -1,0 +1,72 @@
+#pragma once
+// Elementwise kernels without autograd: the forward halves of ops/ and the
+// masks their backward formulas need. Inputs are cast to the compute dtype
+// first; outputs are new contiguous tensors.
+#include "ember/ops/kernels/loops.h"
+
+namespace ember::kernels {
+
+/// dst[...] = src[...] converted to dst's dtype; src broadcasts to dst's shape.
+void copy_into(const Tensor& dst, const Tensor& src);
+
+/// x's values in `dtype`, no history: x itself (detached) when the dtype matches,
+/// else a contiguous converted copy.
+Tensor cast(const Tensor& x, DType dtype);
+
+inline void check_defined(const Tensor& t, const char* op) {
+  EMBER_CHECK(t.defined(), "{}: got an undefined tensor", op);
+}
+
+/// f applied to every element of x (cast to `compute`); result in `compute` dtype,
+/// or bool when f returns bool.
+template <class F>
+Tensor unary(const char* op, const Tensor& x, DType compute, F f) {
+  check_defined(x, op);
+  Tensor xc = cast(x, compute);
+  return dispatch(compute, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using R = decltype(f(T()));
+    Tensor out = empty(x.sizes(), std::is_same_v<R, bool> ? DType::Bool : compute);
+    using O = std::conditional_t<std::is_same_v<R, bool>, bool, T>;
+    map_to<O, T>(out, [&](T v) { return static_cast<O>(f(v)); }, xc);
+    return out;
+  });
+}
+
+/// f applied to every element of x in its floating dtype (float32 for integer x);
+/// f is only instantiated for float and double.
+template <class F>
+Tensor unary_floating(const char* op, const Tensor& x, F f) {
+  check_defined(x, op);
+  const DType compute = x.is_floating_point() ? x.dtype() : DType::Float32;
+  Tensor xc = cast(x, compute);
+  Tensor out = empty(x.sizes(), compute);
+  dispatch_floating(compute, op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    map_to<T, T>(out, [&](T v) { return static_cast<T>(f(v)); }, xc);
+  });
+  return out;
+}
+
+/// f applied to broadcast pairs of a and b (cast to `compute`); result in
+/// `compute`, or bool when f returns bool. Throws "<op>: shapes ... cannot be broadcast".
+template <class F>
+Tensor binary(const char* op, const Tensor& a, const Tensor& b, DType compute, F f) {
+  check_defined(a, op);
+  check_defined(b, op);
+  Shape shape = broadcast_shapes(a.sizes(), b.sizes(), op);
+  Tensor ac = cast(a, compute), bc = cast(b, compute);
+  return dispatch(compute, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using R = decltype(f(T(), T()));
+    using O = std::conditional_t<std::is_same_v<R, bool>, bool, T>;
+    Tensor out = empty(shape, dtype_of_v<O>);
+    map_to<O, T, T>(out, [&](T x, T y) { return static_cast<O>(f(x, y)); }, ac, bc);
+    return out;
+  });
+}
+
+/// The floating dtype unary math computes in: x's own when floating, else float32.
+inline DType float_dtype(const Tensor& x) { return x.is_floating_point() ? x.dtype() : DType::Float32; }
+
+}  // namespace ember::kernels

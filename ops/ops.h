@@ -1,0 +1,180 @@
+#pragma once
+/// Ember's functional ops. Every floating-point op here is differentiable: when
+/// grad mode is on and an input requires grad, it records a node whose backward
+/// is written in these same ops (so gradients of gradients work).
+/// Binary ops broadcast as NumPy and PyTorch do and promote dtypes
+/// (bool < uint8 < int64 < float32 < float64).
+#include <optional>
+#include <string_view>
+
+#include "ember/core/factory.h"
+#include "ember/core/tensor.h"
+
+namespace ember {
+
+// ---- elementwise, binary (broadcasting) ----
+/// a + alpha * b.
+Tensor add(const Tensor& a, const Tensor& b, double alpha = 1.0);
+/// a - alpha * b.
+Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1.0);
+Tensor mul(const Tensor& a, const Tensor& b);
+/// True division (integer inputs give float32).
+Tensor div(const Tensor& a, const Tensor& b);
+/// a ** b elementwise.
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, double exponent);
+/// Elementwise max / min; on ties the gradient is split evenly.
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+/// cond ? a : b elementwise; cond is bool, all three broadcast.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+
+// ---- comparisons: bool masks, never differentiable ----
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor logical_not(const Tensor& a);
+
+// ---- elementwise, unary ----
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor rsqrt(const Tensor& x);
+/// |x|; the gradient at 0 is 0.
+Tensor abs(const Tensor& x);
+/// -1, 0 or 1 (gradient zero).
+Tensor sign(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor erf(const Tensor& x);
+/// max(x, 0); the gradient at 0 is 0 (PyTorch's convention).
+Tensor relu(const Tensor& x);
+/// x for x > 0, slope * x otherwise.
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+/// x * Phi(x); approximate = "none" (erf) or "tanh".
+Tensor gelu(const Tensor& x, std::string_view approximate = "none");
+/// x limited to [min, max] (either bound optional); gradient 1 inside, including the bounds.
+Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
+
+// ---- reductions ----
+/// Sum of all elements (0-d).
+Tensor sum(const Tensor& x);
+/// Sum over `dims` (negative allowed); keepdim keeps them as size 1.
+Tensor sum(const Tensor& x, Shape dims, bool keepdim = false);
+Tensor mean(const Tensor& x);
+Tensor mean(const Tensor& x, Shape dims, bool keepdim = false);
+/// Variance over dims with Bessel's correction by default (correction = 1).
+Tensor var(const Tensor& x, Shape dims, std::int64_t correction = 1, bool keepdim = false);
+Tensor var(const Tensor& x, std::int64_t correction = 1);
+Tensor std(const Tensor& x, Shape dims, std::int64_t correction = 1, bool keepdim = false);
+Tensor std(const Tensor& x, std::int64_t correction = 1);
+
+struct ValuesIndices {
+  Tensor values;
+  Tensor indices;  // int64
+};
+/// Largest element (0-d); on ties the gradient is split evenly among them.
+Tensor max(const Tensor& x);
+Tensor min(const Tensor& x);
+/// Largest along `dim` and its index (the first one on ties); the gradient goes to that index.
+ValuesIndices max(const Tensor& x, std::int64_t dim, bool keepdim = false);
+ValuesIndices min(const Tensor& x, std::int64_t dim, bool keepdim = false);
+Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);
+Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// Largest value over `dims`; ties split the gradient evenly.
+Tensor amax(const Tensor& x, Shape dims, bool keepdim = false);
+/// log(sum(exp(x))) over dims, computed without overflow.
+Tensor logsumexp(const Tensor& x, Shape dims, bool keepdim = false);
+/// Sums `x` down to `shape` (the inverse of broadcasting; used for gradients).
+Tensor sum_to(const Tensor& x, const Shape& shape);
+
+// ---- softmax family (numerically stable) ----
+Tensor softmax(const Tensor& x, std::int64_t dim);
+Tensor log_softmax(const Tensor& x, std::int64_t dim);
+
+// ---- linear algebra ----
+/// PyTorch's matmul: 1-d/1-d dot, 2-d mm, batched with broadcast batch dims.
+/// a: [..., n, k], b: [..., k, m] -> [..., n, m].
+Tensor matmul(const Tensor& a, const Tensor& b);
+
+// ---- joining and indexing ----
+/// Joins tensors of equal shape except along `dim`.
+Tensor cat(const TensorList& tensors, std::int64_t dim = 0);
+/// Joins tensors of equal shape along a new dim.
+Tensor stack(const TensorList& tensors, std::int64_t dim = 0);
+/// The entries of `index` (1-d int64) along dim.
+Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
+/// out[i][j] = x[index[i][j]][j] for dim 0, and so on (index has x's rank).
+Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);
+/// x with src added at `index` along dim (the adjoint of gather).
+Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+/// x with src's slices added at the positions `index` (1-d) along dim (the adjoint of index_select).
+Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+/// [..., num_classes] int64 one-hot of int64 labels; num_classes = max + 1 when negative.
+Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);
+
+// ---- views as free functions (see Tensor's methods) ----
+Tensor view(const Tensor& x, Shape shape);
+Tensor reshape(const Tensor& x, Shape shape);
+Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1);
+Tensor permute(const Tensor& x, Shape dims);
+Tensor squeeze(const Tensor& x, std::optional<std::int64_t> dim = std::nullopt);
+Tensor unsqueeze(const Tensor& x, std::int64_t dim);
+Tensor expand(const Tensor& x, Shape shape);
+Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end,
+             std::int64_t step = 1);
+/// The gradient of slice: zeros of `input_shape` with `grad` placed in the slice.
+Tensor slice_backward(const Tensor& grad, const Shape& input_shape, std::int64_t dim,
+                      std::int64_t start, std::int64_t end, std::int64_t step);
+
+// ---- copies ----
+Tensor clone(const Tensor& x);
+Tensor to(const Tensor& x, DType dtype);
+
+// ---- operators ----
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a);
+Tensor operator+(const Tensor& a, double b);
+Tensor operator-(const Tensor& a, double b);
+Tensor operator*(const Tensor& a, double b);
+Tensor operator/(const Tensor& a, double b);
+Tensor operator+(double a, const Tensor& b);
+Tensor operator-(double a, const Tensor& b);
+Tensor operator*(double a, const Tensor& b);
+Tensor operator/(double a, const Tensor& b);
+Tensor operator==(const Tensor& a, const Tensor& b);
+Tensor operator!=(const Tensor& a, const Tensor& b);
+Tensor operator<(const Tensor& a, const Tensor& b);
+Tensor operator<=(const Tensor& a, const Tensor& b);
+Tensor operator>(const Tensor& a, const Tensor& b);
+Tensor operator>=(const Tensor& a, const Tensor& b);
+Tensor operator==(const Tensor& a, double b);
+Tensor operator!=(const Tensor& a, double b);
+Tensor operator<(const Tensor& a, double b);
+Tensor operator<=(const Tensor& a, double b);
+Tensor operator>(const Tensor& a, double b);
+Tensor operator>=(const Tensor& a, double b);
+Tensor operator!(const Tensor& a);
+Tensor& operator+=(Tensor& a, const Tensor& b);
+Tensor& operator-=(Tensor& a, const Tensor& b);
+Tensor& operator*=(Tensor& a, const Tensor& b);
+Tensor& operator/=(Tensor& a, const Tensor& b);
+Tensor& operator+=(Tensor& a, double b);
+Tensor& operator-=(Tensor& a, double b);
+Tensor& operator*=(Tensor& a, double b);
+Tensor& operator/=(Tensor& a, double b);
+
+/// A 0-d tensor for the scalar `value` in an op with `like`: of like's dtype when
+/// that is floating, float32 when `value` is fractional and like is integral.
+Tensor wrap_scalar(double value, const Tensor& like);
+
+}  // namespace ember
