@@ -36,13 +36,21 @@ std::vector<double> flat(const Tensor& t, std::int64_t n) {
   return t.defined() ? t.to_vector<double>() : std::vector<double>(static_cast<std::size_t>(n), 0.0);
 }
 
+// The values of f's outputs, read before any input changes again (an output
+// may be a view of an input).
+std::vector<std::vector<double>> output_values(const CheckedFunction& f, const TensorList& inputs) {
+  std::vector<std::vector<double>> values;
+  for (const auto& t : float_outputs(f, inputs)) values.push_back(t.to_vector<double>());
+  return values;
+}
+
 // Evaluates f with input `x`'s element at storage offset `off` shifted by `delta`.
-TensorList eval_shifted(const CheckedFunction& f, const TensorList& inputs, const Tensor& x, std::int64_t off,
-                        double delta) {
+std::vector<std::vector<double>> eval_shifted(const CheckedFunction& f, const TensorList& inputs, const Tensor& x,
+                                              std::int64_t off, double delta) {
   double* p = static_cast<double*>(x.impl().storage->data()) + off;
   const double saved = *p;
   *p = saved + delta;
-  TensorList out = float_outputs(f, inputs);
+  auto out = output_values(f, inputs);
   *p = saved;
   return out;
 }
@@ -66,10 +74,11 @@ void full_check(const CheckedFunction& f, const TensorList& inputs, const std::v
     // numerical[i][k][m]: d out_i[m] / d x[k]
     std::vector<std::vector<std::vector<double>>> numerical(outputs.size());
     for (std::size_t k = 0; k < offsets.size(); ++k) {
-      TensorList plus = eval_shifted(f, inputs, x, offsets[k], o.eps);
-      TensorList minus = eval_shifted(f, inputs, x, offsets[k], -o.eps);
+      auto plus = eval_shifted(f, inputs, x, offsets[k], o.eps);
+      auto minus = eval_shifted(f, inputs, x, offsets[k], -o.eps);
       for (std::size_t i = 0; i < outputs.size(); ++i) {
-        auto p = plus[i].to_vector<double>(), m = minus[i].to_vector<double>();
+        const auto& p = plus[i];
+        const auto& m = minus[i];
         std::vector<double> col(p.size());
         for (std::size_t e = 0; e < p.size(); ++e) col[e] = (p[e] - m[e]) / (2 * o.eps);
         numerical[i].push_back(std::move(col));
@@ -111,13 +120,15 @@ void fast_check(const CheckedFunction& f, const TensorList& inputs, const std::v
       for (std::size_t k = 0; k < offsets.size(); ++k) base[offsets[k]] = saved[k] + s * u[k];
     };
     shift(o.eps);
-    TensorList plus = float_outputs(f, inputs);
+    auto plus = output_values(f, inputs);
     shift(-o.eps);
-    TensorList minus = float_outputs(f, inputs);
+    auto minus = output_values(f, inputs);
     shift(0);
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       Tensor v = randn(outputs[i].sizes(), outputs[i].dtype());
-      auto vv = v.to_vector<double>(), p = plus[i].to_vector<double>(), m = minus[i].to_vector<double>();
+      auto vv = v.to_vector<double>();
+      const auto& p = plus[i];
+      const auto& m = minus[i];
       double num = 0;
       for (std::size_t e = 0; e < vv.size(); ++e) num += vv[e] * (p[e] - m[e]) / (2 * o.eps);
       auto g = flat(vjp(outputs[i], x, v), x.numel());

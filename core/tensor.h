@@ -146,6 +146,7 @@ class Tensor {
   Tensor sigmoid() const;
   Tensor tanh() const;
   Tensor matmul(const Tensor& other) const;
+  Tensor gather(std::int64_t dim, const Tensor& index) const;
   Tensor softmax(std::int64_t dim) const;
   Tensor log_softmax(std::int64_t dim) const;
 

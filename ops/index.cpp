@@ -222,6 +222,8 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
   return out;
 }
 
+Tensor Tensor::gather(std::int64_t dim, const Tensor& index) const { return ember::gather(*this, dim, index); }
+
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes) {
   check_index(labels, "one_hot");
   auto v = labels.to_vector<std::int64_t>();

@@ -69,11 +69,10 @@ Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, Shape dims, bool keepdim = false);
 Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, Shape dims, bool keepdim = false);
-/// Variance over dims with Bessel's correction by default (correction = 1).
-Tensor var(const Tensor& x, Shape dims, std::int64_t correction = 1, bool keepdim = false);
-Tensor var(const Tensor& x, std::int64_t correction = 1);
-Tensor std(const Tensor& x, Shape dims, std::int64_t correction = 1, bool keepdim = false);
-Tensor std(const Tensor& x, std::int64_t correction = 1);
+/// Variance over dims (all when empty), with Bessel's correction by default (correction = 1).
+Tensor var(const Tensor& x, Shape dims = {}, std::int64_t correction = 1, bool keepdim = false);
+/// Standard deviation: sqrt(var(x, dims, correction, keepdim)).
+Tensor std(const Tensor& x, Shape dims = {}, std::int64_t correction = 1, bool keepdim = false);
 
 struct ValuesIndices {
   Tensor values;

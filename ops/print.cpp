@@ -64,7 +64,8 @@ void collect(const Tensor& t, std::int64_t d, std::int64_t off, std::vector<doub
 void write(const Tensor& t, std::int64_t d, std::int64_t off, const NumberStyle& s, int indent, std::string& out) {
   if (d == t.dim()) {
     std::string v = s.write(detail::read_as<double>(t, off));
-    out += std::string(static_cast<std::size_t>(s.width) - v.size(), ' ') + v;
+    out.append(static_cast<std::size_t>(s.width) - v.size(), ' ');
+    out += v;
     return;
   }
   out += '[';
@@ -72,14 +73,21 @@ void write(const Tensor& t, std::int64_t d, std::int64_t off, const NumberStyle&
   bool skipped = false;
   for (std::int64_t i = 0; i < n; ++i) {
     if (is_elided(t, d, i)) {
-      if (!skipped) out += d + 1 == t.dim() ? "..., " : "...,\n" + std::string(indent + 1, ' ');
+      if (!skipped) {
+        out += d + 1 == t.dim() ? "..., " : "...,\n";
+        if (d + 1 != t.dim()) out.append(static_cast<std::size_t>(indent + 1), ' ');
+      }
       skipped = true;
       continue;
     }
     write(t, d + 1, off + i * t.strides()[d], s, indent + 1, out);
     if (i + 1 < n) {
       if (d + 1 == t.dim()) out += ", ";
-      else out += "," + std::string(static_cast<std::size_t>(t.dim() - d - 1), '\n') + std::string(indent + 1, ' ');
+      else {
+        out += ',';
+        out.append(static_cast<std::size_t>(t.dim() - d - 1), '\n');
+        out.append(static_cast<std::size_t>(indent + 1), ' ');
+      }
     }
   }
   out += ']';

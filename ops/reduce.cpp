@@ -200,11 +200,9 @@ Tensor var(const Tensor& x, Shape dims, std::int64_t correction, bool keepdim) {
   return sum(centered * centered, dims, keepdim) / denom;
 }
 
-Tensor var(const Tensor& x, std::int64_t correction) { return var(x, {}, correction, false); }
 Tensor std(const Tensor& x, Shape dims, std::int64_t correction, bool keepdim) {
   return sqrt(var(x, std::move(dims), correction, keepdim));
 }
-Tensor std(const Tensor& x, std::int64_t correction) { return sqrt(var(x, correction)); }
 
 namespace {
 ValuesIndices extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, bool is_max) {

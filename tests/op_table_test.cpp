@@ -1,0 +1,274 @@
+// The op table: every differentiable op, one row each, driven through
+//   (a) a forward check against PyTorch's values (tests/data/op_reference.inc,
+//       dumped by scripts/gen_op_reference.py),
+//   (b) its gradient against PyTorch's for a random grad_output,
+//   (c) gradcheck in float64 (central differences),
+//   (d) gradgradcheck where the row claims second derivatives,
+// for contiguous inputs and again with the same values laid out transposed and
+// sliced (non-contiguous, with an offset). Expanded inputs, broadcasting and
+// size-0/size-1 dims are cases of their own in the reference file.
+// Kinks: rows list the cases that sit exactly on a kink (relu at 0, ties of
+// max); there a finite difference means nothing, so (c)/(d) are replaced by
+// (b), which pins PyTorch's convention.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <set>
+
+#include <ember/ember.h>
+
+namespace {
+using namespace ember;
+
+struct RefTensor {
+  std::string kind;  // "f" float64, "i" int64, "b" bool
+  std::vector<std::int64_t> shape;
+  std::vector<double> values;
+  bool requires_grad;
+};
+
+struct RefCase {
+  std::string op, name;
+  std::vector<RefTensor> inputs;
+  RefTensor grad_output, output;
+  std::vector<RefTensor> grads;
+};
+
+const std::vector<RefCase>& reference_cases() {
+  static const std::vector<RefCase> cases = {
+#include "data/op_reference.inc"
+  };
+  return cases;
+}
+
+using Fn = std::function<Tensor(const TensorList&)>;
+
+struct OpRow {
+  OpRow(Fn f, std::set<std::string> kinks = {}, double step = 1e-6, bool second = true, bool strided = true)
+      : fn(std::move(f)), at_kink(std::move(kinks)), eps(step), gradgrad(second), strided_inputs(strided) {}
+  Fn fn;
+  std::set<std::string> at_kink;  // cases on a kink: compare with PyTorch's gradient only
+  double eps;                     // finite-difference step (wider for float32 round trips)
+  bool gradgrad;                  // second derivatives are checked
+  bool strided_inputs;            // also run with transposed and sliced inputs (not for view)
+};
+
+// Rows keyed by op name, or by "op/case" where the case fixes an argument.
+const std::map<std::string, OpRow>& op_table() {
+  static const std::map<std::string, OpRow> rows = {
+      {"add", {[](const TensorList& x) { return add(x[0], x[1]); }}},
+      {"sub", {[](const TensorList& x) { return sub(x[0], x[1]); }}},
+      {"mul", {[](const TensorList& x) { return x[0] * x[1]; }}},
+      {"div", {[](const TensorList& x) { return x[0] / x[1]; }}},
+      {"maximum", {[](const TensorList& x) { return maximum(x[0], x[1]); }, {"maximum/ties"}}},
+      {"minimum", {[](const TensorList& x) { return minimum(x[0], x[1]); }, {"minimum/ties"}}},
+      {"add_alpha", {[](const TensorList& x) { return add(x[0], x[1], 2.5); }}},
+      {"sub_alpha", {[](const TensorList& x) { return sub(x[0], x[1], -0.5); }}},
+      {"pow", {[](const TensorList& x) { return pow(x[0], x[1]); }}},
+      {"pow_scalar", {[](const TensorList& x) { return x[0].pow(3); }}},
+      {"pow_scalar_half", {[](const TensorList& x) { return x[0].pow(0.5); }}},
+      {"mul_scalar", {[](const TensorList& x) { return x[0] * 2.5 - 1.0; }}},
+      {"rdiv_scalar", {[](const TensorList& x) { return 2.0 / x[0]; }}},
+      {"mul_expand", {[](const TensorList& x) { return x[0].expand({3, 4}) * x[1]; }}},
+      {"where", {[](const TensorList& x) { return where(x[0], x[1], x[2]); }}},
+      {"neg", {[](const TensorList& x) { return -x[0]; }}},
+      {"exp", {[](const TensorList& x) { return exp(x[0]); }}},
+      {"log", {[](const TensorList& x) { return log(x[0]); }}},
+      {"sqrt", {[](const TensorList& x) { return sqrt(x[0]); }}},
+      {"rsqrt", {[](const TensorList& x) { return rsqrt(x[0]); }}},
+      {"abs", {[](const TensorList& x) { return abs(x[0]); }, {"abs/kink"}}},
+      {"sin", {[](const TensorList& x) { return sin(x[0]); }}},
+      {"cos", {[](const TensorList& x) { return cos(x[0]); }}},
+      {"tanh", {[](const TensorList& x) { return tanh(x[0]); }}},
+      {"sigmoid", {[](const TensorList& x) { return sigmoid(x[0]); }}},
+      {"erf", {[](const TensorList& x) { return erf(x[0]); }}},
+      {"relu", {[](const TensorList& x) { return relu(x[0]); }, {"relu/kink"}}},
+      {"leaky_relu", {[](const TensorList& x) { return leaky_relu(x[0], 0.1); }, {"leaky_relu/kink"}}},
+      {"gelu", {[](const TensorList& x) { return gelu(x[0]); }}},
+      {"gelu_tanh", {[](const TensorList& x) { return gelu(x[0], "tanh"); }}},
+      {"clamp", {[](const TensorList& x) { return clamp(x[0], -0.5, 0.7); }, {"clamp/kink"}}},
+      {"clamp_min", {[](const TensorList& x) { return clamp(x[0], 0.2, std::nullopt); }}},
+      {"sum", {[](const TensorList& x) { return sum(x[0]); }}},
+      {"sum_dims/dim0", {[](const TensorList& x) { return sum(x[0], {0}); }}},
+      {"sum_dims/dims02_keepdim", {[](const TensorList& x) { return sum(x[0], {0, 2}, true); }}},
+      {"sum_dims/negative", {[](const TensorList& x) { return sum(x[0], {-1}); }}},
+      {"sum_dims/empty_dim", {[](const TensorList& x) { return sum(x[0], {1}); }}},
+      {"mean", {[](const TensorList& x) { return mean(x[0]); }}},
+      {"mean_dims", {[](const TensorList& x) { return mean(x[0], {1}, true); }}},
+      {"var/dim1", {[](const TensorList& x) { return var(x[0], {1}); }}},
+      {"var/all", {[](const TensorList& x) { return var(x[0]); }}},
+      {"std", {[](const TensorList& x) { return ember::std(x[0], {0}, 1, true); }}},
+      {"max_all", {[](const TensorList& x) { return max(x[0]); }, {"max_all/ties"}}},
+      {"min_all", {[](const TensorList& x) { return min(x[0]); }}},
+      {"max_dim/dim1", {[](const TensorList& x) { return max(x[0], 1).values; }}},
+      {"max_dim/dim0_keepdim", {[](const TensorList& x) { return max(x[0], 0, true).values; }}},
+      {"max_dim/ties", {[](const TensorList& x) { return max(x[0], 1).values; }, {"max_dim/ties"}}},
+      {"min_dim", {[](const TensorList& x) { return min(x[0], 1).values; }}},
+      {"amax/dims", {[](const TensorList& x) { return amax(x[0], {0, 2}); }}},
+      {"amax/ties", {[](const TensorList& x) { return amax(x[0], {1}); }, {"amax/ties"}}},
+      {"logsumexp/dim1", {[](const TensorList& x) { return logsumexp(x[0], {1}); }}},
+      {"logsumexp/large", {[](const TensorList& x) { return logsumexp(x[0], {0}, true); }}},
+      {"softmax/dim1", {[](const TensorList& x) { return softmax(x[0], 1); }}},
+      {"softmax/dim0_3d", {[](const TensorList& x) { return softmax(x[0], 0); }}},
+      {"softmax/large", {[](const TensorList& x) { return softmax(x[0], -1); }}},
+      {"log_softmax", {[](const TensorList& x) { return log_softmax(x[0], 1); }}},
+      {"matmul", {[](const TensorList& x) { return matmul(x[0], x[1]); }}},
+      {"cat/dim0", {[](const TensorList& x) { return cat({x[0], x[1]}, 0); }}},
+      {"cat/dim1", {[](const TensorList& x) { return cat({x[0], x[1]}, 1); }}},
+      {"stack", {[](const TensorList& x) { return stack({x[0], x[1]}, 1); }}},
+      {"index_select/dim0", {[](const TensorList& x) { return index_select(x[0], 0, x[1]); }}},
+      {"index_select/dim1", {[](const TensorList& x) { return index_select(x[0], 1, x[1]); }}},
+      {"gather/dim1", {[](const TensorList& x) { return gather(x[0], 1, x[1]); }}},
+      {"gather/dim0", {[](const TensorList& x) { return gather(x[0], 0, x[1]); }}},
+      {"scatter_add", {[](const TensorList& x) { return scatter_add(x[0], 0, x[1], x[2]); }}},
+      {"index_add", {[](const TensorList& x) { return index_add(x[0], 0, x[1], x[2]); }}},
+      // view needs compatible strides (as in PyTorch), so it sees contiguous inputs only.
+      {"view", {[](const TensorList& x) { return x[0].view({2, 6}); }, {}, 1e-6, true, false}},
+      {"reshape", {[](const TensorList& x) { return x[0].reshape({-1}); }}},
+      {"flatten", {[](const TensorList& x) { return x[0].flatten(1); }}},
+      {"transpose", {[](const TensorList& x) { return x[0].transpose(0, 1); }}},
+      {"mT", {[](const TensorList& x) { return x[0].mT(); }}},
+      {"permute", {[](const TensorList& x) { return x[0].permute({2, 0, 1}); }}},
+      {"squeeze", {[](const TensorList& x) { return x[0].squeeze(); }}},
+      {"squeeze_dim", {[](const TensorList& x) { return x[0].squeeze(1); }}},
+      {"unsqueeze", {[](const TensorList& x) { return x[0].unsqueeze(1); }}},
+      {"expand", {[](const TensorList& x) { return x[0].expand({2, 3, 4}); }}},
+      {"narrow", {[](const TensorList& x) { return x[0].narrow(1, 1, 2); }}},
+      {"slice_step", {[](const TensorList& x) { return x[0].slice(1, 1, 5, 2); }}},
+      {"select/dim1", {[](const TensorList& x) { return x[0].select(1, 2); }}},
+      {"select/negative", {[](const TensorList& x) { return x[0].select(0, -1); }}},
+      {"clone", {[](const TensorList& x) { return x[0].clone(); }}},
+      {"contiguous_t", {[](const TensorList& x) { return x[0].t().contiguous(); }}},
+      // float32 round trip: the finite difference must step over float32's rounding.
+      {"to_float32", {[](const TensorList& x) { return x[0].to(DType::Float32).to(DType::Float64); }, {}, 1e-3}},
+      {"mlp_layer", {[](const TensorList& x) { return tanh(matmul(x[0], x[1].t()) + x[2]).sum({1}); }}},
+      {"mse", {[](const TensorList& x) { return (x[0] - x[1]).pow(2).mean(); }}},
+      {"cross_entropy_like", {[](const TensorList& x) { return -log_softmax(x[0], 1).gather(1, x[1]).mean(); }}},
+  };
+  return rows;
+}
+
+const OpRow* find_row(const RefCase& c) {
+  const auto& rows = op_table();
+  if (auto it = rows.find(c.name); it != rows.end()) return &it->second;
+  if (auto it = rows.find(c.op); it != rows.end()) return &it->second;
+  return nullptr;
+}
+
+enum class Layout { Contiguous, Transposed, Sliced };
+
+Tensor make_tensor(const RefTensor& r) {
+  const DType dt = r.kind == "f" ? DType::Float64 : r.kind == "i" ? DType::Int64 : DType::Bool;
+  return from_vector(r.values, r.shape).to(dt);
+}
+
+// The same values in another memory layout: transposed strides, or every other
+// element of a wider buffer starting at offset 1.
+Tensor relayout(const Tensor& x, Layout layout) {
+  NoGradGuard no_grad;
+  if (layout == Layout::Transposed && x.dim() >= 2) return x.mT().contiguous().mT();
+  if (layout == Layout::Sliced && x.dim() >= 1 && x.numel() > 0) {
+    Shape wide = x.sizes();
+    wide.back() = 2 * wide.back() + 1;
+    Tensor view = zeros(wide, x.dtype()).slice(-1, 1, wide.back(), 2);
+    view.copy_(x);
+    return view;
+  }
+  return x;
+}
+
+bool changes(const RefCase& c, Layout layout) {
+  for (const auto& in : c.inputs) {
+    if (layout == Layout::Transposed && in.shape.size() >= 2) return true;
+    if (layout == Layout::Sliced && !in.shape.empty() && numel(in.shape) > 0) return true;
+  }
+  return false;
+}
+
+void expect_close(const Tensor& actual, const RefTensor& expected, const std::string& what) {
+  ASSERT_EQ(actual.sizes(), expected.shape) << what << ": shape";
+  auto a = actual.to_vector<double>();
+  for (std::size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(a[i], expected.values[i], 1e-9 + 1e-9 * std::abs(expected.values[i])) << what << " element " << i;
+}
+
+class OpTable : public ::testing::TestWithParam<std::size_t> {};
+
+void check_case(const RefCase& c, const OpRow& row, Layout layout) {
+  const std::string where_ = c.name + (layout == Layout::Contiguous ? "" : layout == Layout::Transposed ? " (transposed)" : " (sliced)");
+  TensorList inputs;
+  for (const auto& r : c.inputs) {
+    Tensor t = relayout(make_tensor(r), layout);
+    if (r.requires_grad) t.requires_grad_();
+    inputs.push_back(t);
+  }
+  // (a) forward against PyTorch
+  Tensor out = row.fn(inputs);
+  expect_close(out, c.output, where_ + ": forward");
+  // (b) gradient against PyTorch
+  TensorList wrt;
+  std::vector<std::size_t> wrt_index;
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (c.inputs[i].requires_grad) {
+      wrt.push_back(inputs[i]);
+      wrt_index.push_back(i);
+    }
+  TensorList grads = autograd::grad({out}, wrt, {make_tensor(c.grad_output)}, std::nullopt, false, true);
+  for (std::size_t k = 0; k < wrt.size(); ++k) {
+    Tensor g = grads[k].defined() ? grads[k] : zeros_like(wrt[k]);
+    expect_close(g, c.grads[wrt_index[k]], where_ + ": gradient of input " + std::to_string(wrt_index[k]));
+  }
+  if (row.at_kink.count(c.name)) return;
+  // (c), (d) finite differences
+  autograd::GradcheckOptions opt;
+  opt.eps = row.eps;
+  auto f = [&](const TensorList& xs) { return TensorList{row.fn(xs)}; };
+  EXPECT_NO_THROW(autograd::gradcheck(f, inputs, opt)) << where_;
+  if (row.gradgrad && layout == Layout::Contiguous) {
+    EXPECT_NO_THROW(autograd::gradgradcheck(f, inputs, opt)) << where_;
+  }
+}
+
+TEST_P(OpTable, MatchesPyTorchAndFiniteDifferences) {
+  const RefCase& c = reference_cases()[GetParam()];
+  const OpRow* row = find_row(c);
+  ASSERT_NE(row, nullptr) << "no op table row for " << c.name;
+  for (Layout layout : {Layout::Contiguous, Layout::Transposed, Layout::Sliced}) {
+    if (layout != Layout::Contiguous && (!changes(c, layout) || !row->strided_inputs)) continue;
+    try {
+      check_case(c, *row, layout);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << c.name << ": " << e.what();
+    }
+  }
+}
+
+std::string case_name(const ::testing::TestParamInfo<std::size_t>& info) {
+  std::string n = reference_cases()[info.param].name;
+  for (char& ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, OpTable, ::testing::Range<std::size_t>(0, reference_cases().size()), case_name);
+
+// Every row is exercised by at least one reference case, and the table's
+// kink lists name real cases.
+TEST(OpTableCoverage, EveryRowHasReferenceCases) {
+  std::set<std::string> used;
+  for (const auto& c : reference_cases()) {
+    if (op_table().count(c.name)) used.insert(c.name);
+    else used.insert(c.op);
+  }
+  for (const auto& [name, row] : op_table()) {
+    EXPECT_TRUE(used.count(name)) << "row " << name << " has no reference case";
+    for (const auto& k : row.at_kink) {
+      bool found = false;
+      for (const auto& c : reference_cases()) found = found || c.name == k;
+      EXPECT_TRUE(found) << "kink case " << k << " is not in the reference file";
+    }
+  }
+}
+
+}  // namespace
