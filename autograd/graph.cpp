@@ -19,6 +19,35 @@ void GradMode::set_enabled(bool enabled) { t_grad_enabled = enabled; }
 // ---- nodes ----
 Node::Node(std::string name) : name_(std::move(name)), sequence_nr_(g_next_sequence_nr++) {}
 
+// Why destruction is iterative: dropping the last handle to the end of a
+// 100,000-op chain would otherwise destroy node N, whose edge (and saved
+// tensors, whose grad_fn) destroys node N-1 inside it, and so on: 100,000
+// nested destructors overflow the stack. Instead a dying node hands what it
+// holds to a per-thread list, and the outermost destructor empties that list
+// in a loop, so the nesting depth stays constant.
+namespace {
+thread_local std::vector<std::shared_ptr<Node>> t_dying_nodes;
+thread_local std::vector<Tensor> t_dying_tensors;
+thread_local bool t_draining = false;
+}  // namespace
+
+Node::~Node() {
+  for (auto& e : next_edges)
+    if (e.node) t_dying_nodes.push_back(std::move(e.node));
+  if (t_draining) return;
+  t_draining = true;
+  while (!t_dying_nodes.empty() || !t_dying_tensors.empty()) {
+    if (!t_dying_tensors.empty()) {
+      Tensor last = std::move(t_dying_tensors.back());
+      t_dying_tensors.pop_back();
+    } else {
+      std::shared_ptr<Node> last = std::move(t_dying_nodes.back());
+      t_dying_nodes.pop_back();
+    }
+  }
+  t_draining = false;
+}
+
 AccumulateGrad::AccumulateGrad(Tensor variable)
     : Node("AccumulateGrad"), variable_(std::move(variable)) {
   input_meta.push_back({variable_.sizes(), variable_.dtype()});
@@ -26,6 +55,11 @@ AccumulateGrad::AccumulateGrad(Tensor variable)
 }
 
 FunctionNode::FunctionNode(std::string name, BackwardFn fn) : Node(std::move(name)), fn_(std::move(fn)) {}
+
+FunctionNode::~FunctionNode() {
+  for (auto& s : saved_)
+    if (Tensor t = s.release(); t.defined()) t_dying_tensors.push_back(std::move(t));
+}
 
 TensorList FunctionNode::apply(const TensorList& grad_outputs) {
   EMBER_CHECK(!released_,

@@ -28,7 +28,8 @@ struct TensorMeta {
 class Node {
  public:
   explicit Node(std::string name);
-  virtual ~Node() = default;
+  /// Frees the graph behind this node iteratively (see graph.cpp).
+  virtual ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
@@ -78,6 +79,8 @@ class SavedTensor {
   /// The saved tensor, with its history; throws if freed or modified in place.
   Tensor unpack(const Node& owner) const;
   void reset() { data_ = Tensor(); freed_ = true; }
+  /// Gives up the saved tensor (for iterative graph destruction).
+  Tensor release() { return std::move(data_); }
 
  private:
   Tensor data_;
@@ -97,6 +100,7 @@ using BackwardFn = std::function<TensorList(const BackwardCtx& ctx, const Tensor
 class FunctionNode final : public Node {
  public:
   FunctionNode(std::string name, BackwardFn fn);
+  ~FunctionNode() override;
   TensorList apply(const TensorList& grad_outputs) override;
   void release_saved() override;
   void save(const TensorList& tensors);

@@ -1,0 +1,224 @@
+// core/: factories, views and storage sharing, element access, dtypes,
+// random reproducibility, allocator, printing, threads.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+
+#include <ember/ember.h>
+
+namespace {
+using namespace ember;
+
+TEST(Factory, FillsAndShapes) {
+  EXPECT_EQ(zeros({2, 3}).to_vector<float>(), std::vector<float>(6, 0.0f));
+  EXPECT_EQ(ones({4}, DType::Int64).to_vector<std::int64_t>(), std::vector<std::int64_t>(4, 1));
+  EXPECT_EQ(full({2}, 2.5, DType::Float64).to_vector<double>(), (std::vector<double>{2.5, 2.5}));
+  EXPECT_EQ(arange(5).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(arange(5).dtype(), DType::Int64);
+  EXPECT_EQ(arange(1.0, 2.0, 0.25, DType::Float32).to_vector<float>(), (std::vector<float>{1, 1.25, 1.5, 1.75}));
+  EXPECT_EQ(linspace(0, 1, 5).to_vector<float>(), (std::vector<float>{0, 0.25, 0.5, 0.75, 1}));
+  EXPECT_EQ(eye(2, 3).to_vector<float>(), (std::vector<float>{1, 0, 0, 0, 1, 0}));
+  EXPECT_EQ(tensor({{1, 2}, {3, 4}}).sizes(), (Shape{2, 2}));
+  EXPECT_EQ(from_vector(std::vector<double>{1, 2, 3, 4, 5, 6}, Shape{2, 3}).at<double>({1, 0}), 4.0);
+  EXPECT_EQ(zeros_like(ones({2, 2}, DType::Float64)).dtype(), DType::Float64);
+  EXPECT_EQ(scalar_tensor(3.0).dim(), 0);
+  EXPECT_THROW(from_vector(std::vector<float>{1, 2, 3}, Shape{2, 2}), Error);
+  EXPECT_THROW(zeros({-1}), Error);
+}
+
+TEST(Factory, StorageIs64ByteAligned) {
+  for (std::int64_t n : {1, 3, 17, 1000}) {
+    Tensor t = empty({n}, DType::UInt8);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(t.raw_data()) % 64, 0u);
+  }
+}
+
+TEST(Random, ManualSeedMakesRunsReproducible) {
+  manual_seed(42);
+  auto a = randn({100}).to_vector<float>();
+  auto i = randint(0, 10, {50}).to_vector<std::int64_t>();
+  manual_seed(42);
+  EXPECT_EQ(randn({100}).to_vector<float>(), a);
+  EXPECT_EQ(randint(0, 10, {50}).to_vector<std::int64_t>(), i);
+  for (auto v : i) EXPECT_TRUE(v >= 0 && v < 10);
+}
+
+TEST(Random, DistributionsLookRight) {
+  manual_seed(1);
+  Tensor n = randn({100000}, DType::Float64);
+  EXPECT_NEAR(n.mean().item<double>(), 0.0, 0.02);
+  EXPECT_NEAR(ember::std(n).item<double>(), 1.0, 0.02);
+  Tensor u = rand({100000}, DType::Float64);
+  EXPECT_NEAR(u.mean().item<double>(), 0.5, 0.01);
+  EXPECT_GE(u.min().item<double>(), 0.0);
+  EXPECT_LT(u.max().item<double>(), 1.0);
+  Tensor w = zeros({1000});
+  w.uniform_(-2, 2);
+  EXPECT_GE(w.min().item<double>(), -2.0);
+  EXPECT_LT(w.max().item<double>(), 2.0);
+  auto p = randperm(10).to_vector<std::int64_t>();
+  std::sort(p.begin(), p.end());
+  EXPECT_EQ(p, arange(10).to_vector<std::int64_t>());
+}
+
+TEST(Views, ShareStorageAndVersion) {
+  Tensor x = arange(0.0, 6.0, 1.0, DType::Float32).reshape({2, 3});
+  Tensor t = x.t();
+  EXPECT_TRUE(t.shares_storage(x));
+  EXPECT_FALSE(t.is_contiguous());
+  EXPECT_EQ(t.strides(), (Shape{1, 3}));
+  EXPECT_EQ(t.at<float>({2, 1}), 5.0f);
+  const auto v = x.version();
+  t.select(0, 0).fill_(-1);  // writes through the view
+  EXPECT_EQ(x.at<float>({1, 0}), -1.0f);
+  EXPECT_GT(x.version(), v);  // views share the counter
+}
+
+TEST(Views, ContiguousCopiesOnlyWhenNeeded) {
+  Tensor x = zeros({3, 4});
+  EXPECT_TRUE(x.contiguous().is_same(x));
+  Tensor c = x.t().contiguous();
+  EXPECT_TRUE(c.is_contiguous());
+  EXPECT_FALSE(c.shares_storage(x));
+}
+
+TEST(Views, Geometry) {
+  Tensor x = zeros({2, 3, 4});
+  EXPECT_EQ(x.permute({2, 0, 1}).sizes(), (Shape{4, 2, 3}));
+  EXPECT_EQ(x.unsqueeze(0).sizes(), (Shape{1, 2, 3, 4}));
+  EXPECT_EQ(x.unsqueeze(-1).sizes(), (Shape{2, 3, 4, 1}));
+  EXPECT_EQ(zeros({1, 3, 1}).squeeze().sizes(), (Shape{3}));
+  EXPECT_EQ(zeros({1, 3, 1}).squeeze(0).sizes(), (Shape{3, 1}));
+  EXPECT_EQ(zeros({3, 1}).expand({2, 3, 5}).strides(), (Shape{0, 1, 0}));
+  EXPECT_EQ(x.narrow(2, 1, 2).sizes(), (Shape{2, 3, 2}));
+  EXPECT_EQ(x.narrow(2, 1, 2).storage_offset(), 1);
+  EXPECT_EQ(x.select(1, -1).sizes(), (Shape{2, 4}));
+  EXPECT_EQ(x.slice(2, 0, 4, 3).sizes(), (Shape{2, 3, 2}));
+  EXPECT_EQ(x.view({6, -1}).sizes(), (Shape{6, 4}));
+  EXPECT_EQ(x.flatten().sizes(), (Shape{24}));
+  EXPECT_EQ(x[1].sizes(), (Shape{3, 4}));
+  // A transposed tensor cannot be viewed flat, but reshape copies.
+  EXPECT_THROW(x.transpose(0, 2).view({24}), Error);
+  Tensor r = x.transpose(0, 2).reshape({24});
+  EXPECT_FALSE(r.shares_storage(x));
+  // Views across a split dim keep sharing.
+  EXPECT_TRUE(x.view({2, 12}).shares_storage(x));
+}
+
+TEST(Access, ItemAtToVectorAndConversions) {
+  Tensor x = tensor({1.5, -2.25, 3.0});
+  EXPECT_EQ(x.sum().item<float>(), 2.25f);
+  EXPECT_EQ(x.at<double>({-1}), 3.0);
+  EXPECT_THROW(x.item<float>(), Error);
+  EXPECT_THROW(x.at<float>({3}), Error);
+  EXPECT_EQ(x.to(DType::Int64).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, -2, 3}));
+  EXPECT_EQ(x.to(DType::Bool).to_vector<bool>(), (std::vector<bool>{true, true, true}));
+  EXPECT_EQ(x.to(DType::Float64).dtype(), DType::Float64);
+  Tensor c = x.clone();
+  c.fill_(0);
+  EXPECT_EQ(x.at<float>({0}), 1.5f);
+  EXPECT_THROW(x.data_ptr<double>(), Error);
+  Tensor big = tensor({0}, DType::Int64);
+  big.fill_(9007199254740993.0);  // int64 item keeps integers exactly
+  EXPECT_EQ(from_vector(std::vector<std::int64_t>{(1LL << 62) + 1}).item<std::int64_t>(), (1LL << 62) + 1);
+}
+
+TEST(Ops, TypePromotionAndScalars) {
+  Tensor i = arange(3);
+  EXPECT_EQ((i + i).dtype(), DType::Int64);
+  EXPECT_EQ((i * 2.0).dtype(), DType::Int64);  // integral scalar keeps int64
+  EXPECT_EQ((i * 0.5).dtype(), DType::Float32);
+  EXPECT_EQ((i / 2.0).dtype(), DType::Float32);  // true division
+  EXPECT_EQ((ones({2}) + ones({2}, DType::Float64)).dtype(), DType::Float64);
+  EXPECT_EQ((ones({2}) > 0.5).dtype(), DType::Bool);
+  EXPECT_EQ((-i).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, -1, -2}));
+}
+
+TEST(Ops, ReductionsWithIndices) {
+  Tensor x = tensor({{1, 5, 5}, {7, 0, 2}});
+  auto [values, indices] = max(x, 1);
+  EXPECT_EQ(values.to_vector<float>(), (std::vector<float>{5, 7}));
+  EXPECT_EQ(indices.to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 0}));  // first of ties
+  EXPECT_EQ(argmin(x, 0).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 1, 1}));
+  EXPECT_EQ(argmax(x, 1, true).sizes(), (Shape{2, 1}));
+  EXPECT_EQ(sum(x, {0, 1}).item<float>(), 20.0f);
+  EXPECT_EQ(sum(x, {1}, true).sizes(), (Shape{2, 1}));
+  EXPECT_EQ(one_hot(tensor({2, 0}, DType::Int64), 3).to_vector<std::int64_t>(),
+            (std::vector<std::int64_t>{0, 0, 1, 1, 0, 0}));
+  EXPECT_EQ(sum(zeros({0, 3})).item<float>(), 0.0f);
+}
+
+TEST(Ops, NumericallyStableSoftmax) {
+  Tensor x = tensor({{10000, 0, -10000}});
+  auto ls = log_softmax(x, 1).to_vector<float>();
+  EXPECT_EQ(ls[0], 0.0f);
+  EXPECT_EQ(ls[1], -10000.0f);
+  EXPECT_TRUE(std::isfinite(ls[2]));
+  auto s = softmax(tensor({{1000, 1000}}), 1).to_vector<float>();
+  EXPECT_FLOAT_EQ(s[0], 0.5f);
+}
+
+TEST(Ops, LargeTensorsUseTheParallelPathCorrectly) {
+  const std::int64_t n = 1 << 20;
+  Tensor x = arange(0.0, static_cast<double>(n), 1.0, DType::Float64);
+  EXPECT_DOUBLE_EQ(x.sum().item<double>(), static_cast<double>(n) * (n - 1) / 2);
+  Tensor m = x.reshape({1024, 1024});
+  Tensor y = m.t() * 2.0 + m;  // strided operands
+  EXPECT_DOUBLE_EQ(y.at<double>({3, 5}), 2.0 * m.at<double>({5, 3}) + m.at<double>({3, 5}));
+  EXPECT_DOUBLE_EQ(m.sum({0}).at<double>({7}), 1024.0 * 7 + 1024.0 * 1023 / 2 * 1024);
+  EXPECT_EQ(argmax(m, 1).at<std::int64_t>({9}), 1023);
+}
+
+class CountingAllocator : public Allocator {
+ public:
+  void* allocate(std::size_t n) override {
+    ++count;
+    return default_->allocate(n);
+  }
+  void deallocate(void* p, std::size_t n) noexcept override { default_->deallocate(p, n); }
+  std::atomic<int> count{0};
+  Allocator* default_ = default_allocator();
+};
+
+TEST(Allocator, StoragesGoThroughTheDefaultAllocator) {
+  CountingAllocator counting;
+  Allocator* old = set_default_allocator(&counting);
+  {
+    Tensor a = zeros({10});
+    Tensor b = a + 1.0;
+  }
+  set_default_allocator(old);
+  EXPECT_GE(counting.count.load(), 2);
+}
+
+TEST(Print, LooksLikePyTorch) {
+  EXPECT_EQ(fmt::format("{}", tensor({1, 2, 3})), "tensor([1., 2., 3.])");
+  EXPECT_EQ(fmt::format("{}", tensor({{1.5, -2}, {3, 4}})), "tensor([[ 1.5000, -2.0000],\n        [ 3.0000,  4.0000]])");
+  EXPECT_EQ(fmt::format("{}", arange(3)), "tensor([0, 1, 2])");
+  EXPECT_EQ(fmt::format("{}", tensor({0.5}, DType::Float64)), "tensor([0.5000], dtype=float64)");
+  EXPECT_EQ(fmt::format("{}", scalar_tensor(2.5)), "tensor(2.5000)");
+  EXPECT_EQ(fmt::format("{}", zeros({0, 3})), "tensor([], size=[0, 3])");
+  EXPECT_EQ(fmt::format("{}", tensor({true, false}, DType::Bool)), "tensor([1, 0], dtype=bool)");
+  Tensor x = tensor({1, 2}).requires_grad_();
+  EXPECT_EQ(fmt::format("{}", x), "tensor([1., 2.], requires_grad=True)");
+  EXPECT_EQ(fmt::format("{}", x * 2.0), "tensor([2., 4.], grad_fn=<MulBackward>)");
+  EXPECT_EQ(fmt::format("{}", tensor({1e-5, 1.0})), "tensor([1.0000e-05, 1.0000e+00])");
+  // Large tensors are elided in the middle and say their size.
+  const std::string big = fmt::format("{}", arange(0.0, 2000.0, 1.0, DType::Float32));
+  EXPECT_EQ(big, "tensor([   0.,    1.,    2., ..., 1997., 1998., 1999.], size=[2000])");
+  const std::string big2 = fmt::format("{}", zeros({100, 100}));
+  EXPECT_NE(big2.find("...,\n"), std::string::npos);
+  EXPECT_NE(big2.find("size=[100, 100]"), std::string::npos);
+}
+
+TEST(Threads, SetAndGet) {
+  const int n = get_num_threads();
+  set_num_threads(1);
+  EXPECT_EQ(get_num_threads(), 1);
+  EXPECT_DOUBLE_EQ(arange(0.0, 100000.0, 1.0, DType::Float64).sum().item<double>(), 4999950000.0);
+  set_num_threads(n);
+  EXPECT_THROW(set_num_threads(0), Error);
+}
+
+}  // namespace
