@@ -1,0 +1,67 @@
+// Micro-benchmarks of the CPU reference kernels and of autograd overhead, so a
+// regression shows. Run: build/release/bench/ember_bench
+#include <benchmark/benchmark.h>
+
+#include <ember/ember.h>
+
+namespace {
+using namespace ember;
+
+void BM_AddContiguous(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  Tensor a = randn({n}), b = randn({n});
+  for (auto _ : state) benchmark::DoNotOptimize(add(a, b));
+  state.SetBytesProcessed(state.iterations() * n * 3 * 4);
+}
+BENCHMARK(BM_AddContiguous)->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 20);
+
+void BM_AddBroadcastBias(benchmark::State& state) {  // the MLP's bias add
+  Tensor a = randn({64, 512}), b = randn({512});
+  for (auto _ : state) benchmark::DoNotOptimize(add(a, b));
+  state.SetItemsProcessed(state.iterations() * 64 * 512);
+}
+BENCHMARK(BM_AddBroadcastBias);
+
+void BM_SumAll(benchmark::State& state) {
+  Tensor a = randn({state.range(0)});
+  for (auto _ : state) benchmark::DoNotOptimize(a.sum());
+  state.SetBytesProcessed(state.iterations() * state.range(0) * 4);
+}
+BENCHMARK(BM_SumAll)->Arg(1 << 16)->Arg(1 << 20);
+
+void BM_SumRows(benchmark::State& state) {  // bias gradient: reduce over the batch
+  Tensor a = randn({64, 512});
+  for (auto _ : state) benchmark::DoNotOptimize(a.sum({0}));
+}
+BENCHMARK(BM_SumRows);
+
+void BM_LogSoftmax(benchmark::State& state) {
+  Tensor a = randn({64, 10});
+  for (auto _ : state) benchmark::DoNotOptimize(log_softmax(a, 1));
+}
+BENCHMARK(BM_LogSoftmax);
+
+void BM_MatmulReference(benchmark::State& state) {
+  const std::int64_t m = state.range(0), k = state.range(1), n = state.range(2);
+  Tensor a = randn({m, k}), b = randn({k, n});
+  for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b));
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * m * k * n * static_cast<double>(state.iterations()),
+                                                 benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_MatmulReference)->Args({64, 784, 512})->Args({64, 512, 512});
+
+// Autograd overhead: a small MLP step (forward + backward) on tiny tensors is
+// dominated by graph recording and the engine.
+void BM_TinyMlpForwardBackward(benchmark::State& state) {
+  Tensor x = randn({4, 8});
+  Tensor w1 = randn({16, 8}).requires_grad_(), w2 = randn({4, 16}).requires_grad_();
+  for (auto _ : state) {
+    Tensor loss = log_softmax(matmul(relu(matmul(x, w1.t())), w2.t()), 1).mean();
+    loss.backward();
+  }
+}
+BENCHMARK(BM_TinyMlpForwardBackward);
+
+}  // namespace
+
+BENCHMARK_MAIN();

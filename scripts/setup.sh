@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Ember needs to build and test, if missing: Debian packages
+# through apt-get (as root, or through sudo). Safe to run again.
+set -euo pipefail
+
+packages=(cmake g++ make libfmt-dev libgtest-dev libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev)
+# Only for regenerating reference values and side-by-side comparisons:
+if [[ "${EMBER_WITH_TORCH:-0}" == 1 ]]; then packages+=(python3-torch libopenblas0-openmp); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then exit 0; fi
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+if [[ $(id -u) != 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+  sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq "${missing[@]}" >/dev/null
