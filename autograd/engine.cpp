@@ -174,11 +174,14 @@ class GraphTask {
   }
 
   void accumulate_into_leaf(AccumulateGrad& acc, const Tensor& g) {
-    const Tensor& leaf = acc.variable();
+    const Tensor leaf = acc.variable();
+    if (!leaf.defined()) return;  // nobody holds the leaf any more
     Tensor grad = conform(acc, 0, g);
     AutogradMeta& m = ensure_meta(leaf);
     if (create_graph_) {
-      m.grad = m.grad.defined() ? m.grad + grad : grad;
+      // A copy even here: the incoming gradient may be shared, expanded, or the user's.
+      AutoGradMode mode(true);
+      m.grad = m.grad.defined() ? m.grad + grad : grad.clone();
     } else {
       NoGradGuard no_grad;
       // The first gradient is copied: it may be shared with other tensors of the graph.
@@ -208,6 +211,7 @@ void seed(const TensorList& outputs, const TensorList& grad_outputs, std::vector
     } else {
       EMBER_CHECK(g.sizes() == out.sizes(), "backward: grad_output of shape {} for an output of shape {}",
                   shape_str(g.sizes()), shape_str(out.sizes()));
+      EMBER_CHECK(g.is_floating_point(), "backward: grad_output must be floating point, got {}", g.dtype());
     }
     roots.push_back(gradient_edge(out));
     grads.push_back(g);

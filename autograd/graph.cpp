@@ -26,43 +26,58 @@ Node::Node(std::string name) : name_(std::move(name)), sequence_nr_(g_next_seque
 // holds to a per-thread list, and the outermost destructor empties that list
 // in a loop, so the nesting depth stays constant.
 namespace {
-thread_local std::vector<std::shared_ptr<Node>> t_dying_nodes;
-thread_local std::vector<Tensor> t_dying_tensors;
-thread_local bool t_draining = false;
+thread_local bool t_lists_gone = false;  // trivially destructible: readable at thread exit
+struct DyingLists {
+  std::vector<std::shared_ptr<Node>> nodes;
+  std::vector<Tensor> tensors;
+  bool draining = false;
+  ~DyingLists() { t_lists_gone = true; }
+};
+// The calling thread's lists, or null once they are destroyed (a graph freed by
+// a static's destructor at exit is then freed recursively, as it is small or
+// the process is ending).
+DyingLists* dying_lists() {
+  if (t_lists_gone) return nullptr;
+  thread_local DyingLists lists;
+  return &lists;
+}
 }  // namespace
 
 Node::~Node() {
+  DyingLists* dl = dying_lists();
+  if (!dl) return;
   for (auto& e : next_edges)
-    if (e.node) t_dying_nodes.push_back(std::move(e.node));
-  if (t_draining) return;
-  t_draining = true;
-  while (!t_dying_nodes.empty() || !t_dying_tensors.empty()) {
-    if (!t_dying_tensors.empty()) {
-      Tensor last = std::move(t_dying_tensors.back());
-      t_dying_tensors.pop_back();
+    if (e.node) dl->nodes.push_back(std::move(e.node));
+  if (dl->draining) return;
+  dl->draining = true;
+  while (!dl->nodes.empty() || !dl->tensors.empty()) {
+    if (!dl->tensors.empty()) {
+      Tensor last = std::move(dl->tensors.back());
+      dl->tensors.pop_back();
     } else {
-      std::shared_ptr<Node> last = std::move(t_dying_nodes.back());
-      t_dying_nodes.pop_back();
+      std::shared_ptr<Node> last = std::move(dl->nodes.back());
+      dl->nodes.pop_back();
     }
   }
-  t_draining = false;
+  dl->draining = false;
 }
 
-AccumulateGrad::AccumulateGrad(Tensor variable)
-    : Node("AccumulateGrad"), variable_(std::move(variable)) {
-  input_meta.push_back({variable_.sizes(), variable_.dtype()});
+AccumulateGrad::AccumulateGrad(const Tensor& variable)
+    : Node("AccumulateGrad"), variable_(variable.impl_ptr()) {
+  input_meta.push_back({variable.sizes(), variable.dtype()});
   output_meta = input_meta;
 }
 
 FunctionNode::FunctionNode(std::string name, BackwardFn fn) : Node(std::move(name)), fn_(std::move(fn)) {}
 
 FunctionNode::~FunctionNode() {
-  for (auto& s : saved_)
-    if (Tensor t = s.release(); t.defined()) t_dying_tensors.push_back(std::move(t));
+  if (DyingLists* dl = dying_lists())
+    for (auto& s : saved_)
+      if (Tensor t = s.release(); t.defined()) dl->tensors.push_back(std::move(t));
 }
 
 TensorList FunctionNode::apply(const TensorList& grad_outputs) {
-  EMBER_CHECK(!released_,
+  EMBER_CHECK(!released_ || saved_.empty(),
               "{}: trying to backward through the graph a second time: its saved tensors were "
               "freed by the first backward. Pass retain_graph=true to the first backward.",
               name());
@@ -126,13 +141,34 @@ AutogradMeta& ensure_meta(const Tensor& t) {
   return *slot;
 }
 
+void mark_view(const Tensor& view, const Tensor& base) {
+  const AutogradMeta* bm = meta(base);
+  auto root = bm && bm->is_view ? bm->view_base.lock() : nullptr;
+  const Tensor b = root ? Tensor(root) : base;
+  AutogradMeta& m = ensure_meta(view);
+  m.is_view = true;
+  m.view_base = b.impl_ptr();
+  if (const AutogradMeta* rm = meta(b)) m.base_grad_fn = rm->grad_fn;
+}
+
 Edge gradient_edge(const Tensor& t) {
   AutogradMeta* m = meta(t);
   if (!m || !m->requires_grad) return {};
+  if (m->grad_fn && m->is_view) {
+    // The view's history runs through its base as it was; if an in-place op has
+    // since given the base new history, the view's values no longer follow it.
+    if (auto base = m->view_base.lock()) {
+      const AutogradMeta* bm = base->autograd.get();
+      const Node* now = bm ? bm->grad_fn.get() : nullptr;
+      EMBER_CHECK(now == m->base_grad_fn.lock().get(),
+                  "a view used in autograd was taken before its base was modified in place (base now made "
+                  "by {}); take the view again after the in-place op",
+                  now ? now->name() : "an in-place op");
+    }
+  }
   if (m->grad_fn) return {m->grad_fn, m->output_nr};
   auto acc = m->grad_accumulator.lock();
   if (!acc) {
-    // The accumulator holds the leaf, the leaf only a weak reference back: no cycle.
     acc = std::make_shared<AccumulateGrad>(t);
     m->grad_accumulator = acc;
   }

@@ -13,8 +13,16 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;               // non-leaves: the op that made this tensor
   std::weak_ptr<Node> grad_accumulator;        // leaves: the sink, created on first use
   std::uint32_t output_nr = 0;                 // which output of grad_fn
-  bool is_view_of_grad = false;                // a view of a tensor that requires grad
+  // Views (made by a differentiable view op): their base, and the base's grad_fn
+  // when the view was taken, to catch a view used after its base's history was
+  // rewritten by an in-place op.
+  bool is_view = false;
+  std::weak_ptr<TensorImpl> view_base;
+  std::weak_ptr<Node> base_grad_fn;
 };
+
+/// Marks `view` as a view of `base` (or of base's own base).
+void mark_view(const Tensor& view, const Tensor& base);
 
 /// The meta of `t`, or null when `t` has none.
 AutogradMeta* meta(const Tensor& t);

@@ -59,14 +59,18 @@ class Node {
 
 /// The sink at a leaf: the engine adds the gradient arriving here into the leaf's .grad().
 /// (The engine does the adding itself, so this graph library needs no arithmetic.)
+/// It holds the leaf weakly: a gradient for a leaf nobody holds could never be read,
+/// and a strong reference would make a cycle leaf -> grad -> graph -> leaf after
+/// backward(create_graph=true) (a leak PyTorch warns about).
 class AccumulateGrad final : public Node {
  public:
-  explicit AccumulateGrad(Tensor variable);
+  explicit AccumulateGrad(const Tensor& variable);
   TensorList apply(const TensorList&) override { return {}; }
-  const Tensor& variable() const { return variable_; }
+  /// The leaf, or an undefined tensor once it is gone.
+  Tensor variable() const { return Tensor(variable_.lock()); }
 
  private:
-  Tensor variable_;
+  std::weak_ptr<TensorImpl> variable_;
 };
 
 /// A tensor kept for backward. Remembers its version so that an in-place change

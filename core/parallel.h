@@ -2,6 +2,7 @@
 /// Thread control and a parallel loop over an index range (OpenMP underneath,
 /// the same runtime oneDNN uses, so both share one thread pool).
 #include <cstdint>
+#include <type_traits>
 
 namespace ember {
 
@@ -29,7 +30,7 @@ void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, F&& 
   }
   detail::parallel_for_impl(
       begin, end, grain,
-      [](void* ctx, std::int64_t b, std::int64_t e) { (*static_cast<F*>(ctx))(b, e); },
+      [](void* ctx, std::int64_t b, std::int64_t e) { (*static_cast<std::remove_reference_t<F>*>(ctx))(b, e); },
       const_cast<void*>(static_cast<const void*>(&f)));
 }
 

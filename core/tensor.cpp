@@ -2,9 +2,13 @@
 
 namespace ember {
 
-std::int64_t Tensor::size(std::int64_t d) const { return sizes()[wrap_dim(d, dim(), "size")]; }
+std::int64_t Tensor::size(std::int64_t d) const {
+  EMBER_CHECK(dim() > 0, "size: dimension specified as {} but tensor has no dimensions", d);
+  return sizes()[wrap_dim(d, dim(), "size")];
+}
 
 std::int64_t Tensor::stride(std::int64_t d) const {
+  EMBER_CHECK(dim() > 0, "stride: dimension specified as {} but tensor has no dimensions", d);
   return strides()[wrap_dim(d, dim(), "stride")];
 }
 

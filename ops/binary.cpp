@@ -10,9 +10,19 @@
 namespace ember {
 namespace {
 
+int category(DType t) { return t == DType::Bool ? 0 : is_floating(t) ? 2 : 1; }
+
+// PyTorch's result type: a 0-d operand (such as a wrapped scalar) only decides
+// the dtype when it is of a higher category (bool < integer < floating) than
+// the dimensioned one; otherwise the dimensioned operand's dtype wins.
 DType promoted(const Tensor& a, const Tensor& b, const char* op) {
   kernels::check_defined(a, op);
   kernels::check_defined(b, op);
+  if ((a.dim() == 0) != (b.dim() == 0)) {
+    const Tensor& dimensioned = a.dim() ? a : b;
+    const Tensor& zero_dim = a.dim() ? b : a;
+    if (category(zero_dim.dtype()) <= category(dimensioned.dtype())) return dimensioned.dtype();
+  }
   return promote_types(a.dtype(), b.dtype());
 }
 
@@ -29,8 +39,9 @@ Tensor grad_if(const BackwardCtx& c, std::size_t i, const std::function<Tensor()
 }  // namespace
 
 Tensor wrap_scalar(double value, const Tensor& like) {
+  // A scalar never widens a tensor of its own category (see promoted()).
   DType dt = like.dtype();
-  if (!is_floating(dt)) dt = std::floor(value) == value ? promote_types(dt, DType::Int64) : DType::Float32;
+  if (!is_floating(dt)) dt = std::floor(value) == value ? DType::Int64 : DType::Float32;
   return scalar_tensor(value, dt);
 }
 

@@ -216,9 +216,20 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
     index_walk(index, {strides_without(out, dim), index.strides(), sc.strides()},
                [&](std::int64_t o, std::int64_t i, std::int64_t s) { po[o + i * sd] += ps[s]; });
   });
-  autograd::record("ScatterAddBackward", {x, index, src}, {out}, {index}, [dim](const BackwardCtx& c, const TensorList& g) {
-    return TensorList{g[0], Tensor(), c.needs_input_grad(2) ? gather(g[0], dim, c.saved(0)) : Tensor()};
-  });
+  Shape src_shape = src.sizes();
+  autograd::record("ScatterAddBackward", {x, index, src}, {out}, {index},
+                   [dim, src_shape](const BackwardCtx& c, const TensorList& g) {
+                     if (!c.needs_input_grad(2)) return TensorList{g[0], Tensor(), Tensor()};
+                     // Only src's leading block of index's shape was used: zeros elsewhere.
+                     Tensor gs = gather(g[0], dim, c.saved(0));
+                     for (std::int64_t d = 0; d < gs.dim(); ++d) {
+                       if (gs.sizes()[d] == src_shape[d]) continue;
+                       Shape grown = gs.sizes();
+                       grown[d] = src_shape[d];
+                       gs = slice_backward(gs, grown, d, 0, gs.sizes()[d], 1);
+                     }
+                     return TensorList{g[0], Tensor(), gs};
+                   });
   return out;
 }
 

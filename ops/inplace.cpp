@@ -11,6 +11,15 @@
 namespace ember {
 namespace {
 
+// An expanded tensor has elements that share memory: writing them all is a race.
+void check_no_internal_overlap(const Tensor& self, const char* op) {
+  for (std::int64_t d = 0; d < self.dim(); ++d)
+    EMBER_CHECK(self.strides()[d] != 0 || self.sizes()[d] <= 1,
+                "{}: more than one element of the written-to tensor (shape {}, strides {}) refers to a single "
+                "memory location; clone() it first",
+                op, shape_str(self.sizes()), shape_str(self.strides()));
+}
+
 void write_result(Tensor& self, const Tensor& result, const char* op) {
   EMBER_CHECK(result.sizes() == self.sizes(), "{}: output with shape {} doesn't match the broadcast shape {}", op,
               shape_str(self.sizes()), shape_str(result.sizes()));
@@ -23,6 +32,7 @@ void write_result(Tensor& self, const Tensor& result, const char* op) {
 Tensor& apply_inplace(Tensor& self, const char* op, const TensorList& others,
                       const std::function<Tensor(const Tensor&)>& compute) {
   kernels::check_defined(self, op);
+  check_no_internal_overlap(self, op);
   TensorList inputs{self};
   inputs.insert(inputs.end(), others.begin(), others.end());
   if (!autograd::needs_grad(inputs)) {
@@ -34,25 +44,31 @@ Tensor& apply_inplace(Tensor& self, const char* op, const TensorList& others,
               "{}: a leaf tensor that requires grad is used in an in-place operation (use NoGradGuard, "
               "or the out-of-place op)",
               op);
-  EMBER_CHECK(!(m && m->is_view_of_grad),
-              "{}: in-place operation on a view of a tensor that requires grad is not supported; use the "
-              "out-of-place op",
+  EMBER_CHECK(!(m && m->is_view),
+              "{}: an in-place operation with autograd on a view is not supported (its base's history would "
+              "have to change too); use the out-of-place op",
               op);
-  Tensor result = compute(self.clone());  // the clone keeps self's old value for the graph
+  const Tensor old = self.clone();  // keeps self's old value for the graph
+  Tensor result = compute(old);
   if (result.dtype() != self.dtype()) result = result.to(self.dtype());
+  const autograd::AutogradMeta* rm = autograd::meta(result);
+  if (rm && rm->requires_grad && !rm->grad_fn) {
+    result = result.clone();  // a leaf came back as is (copy_ of a leaf): give it a node
+  } else if (!(rm && rm->grad_fn)) {
+    // Overwritten by a constant: self keeps requiring grad, with zero gradient to its old value.
+    result = result.clone();
+    autograd::record("FillBackward", {old}, {result}, {},
+                     [](const BackwardCtx&, const TensorList& g) { return TensorList{zeros_like(g[0])}; });
+  }
   {
     NoGradGuard no_grad;
     write_result(self, result, op);
   }
   auto& sm = autograd::ensure_meta(self);
-  if (const autograd::AutogradMeta* rm = autograd::meta(result); rm && rm->grad_fn) {
-    sm.grad_fn = rm->grad_fn;
-    sm.output_nr = rm->output_nr;
-    sm.requires_grad = true;
-  } else {  // overwritten by a constant: no history left
-    sm.grad_fn = nullptr;
-    sm.requires_grad = false;
-  }
+  const autograd::AutogradMeta* fm = autograd::meta(result);
+  sm.grad_fn = fm->grad_fn;
+  sm.output_nr = fm->output_nr;
+  sm.requires_grad = true;
   return self;
 }
 
@@ -95,7 +111,10 @@ Tensor& Tensor::fill_(double value) {
 Tensor& Tensor::zero_() { return fill_(0.0); }
 Tensor& Tensor::copy_(const Tensor& src) {
   kernels::check_defined(src, "copy_");
-  return apply_inplace(*this, "copy_", {src}, [&](const Tensor& s) {
+  // Reading from memory that is being written (x.copy_(x.t())) needs a copy first.
+  const Tensor from = src.shares_storage(*this) ? src.clone() : src;
+  return apply_inplace(*this, "copy_", {src}, [&, from](const Tensor& s) {
+    const Tensor& src = from;
     EMBER_CHECK(is_expandable_to(src.sizes(), s.sizes()), "copy_: source of shape {} cannot be broadcast to {}",
                 shape_str(src.sizes()), shape_str(s.sizes()));
     return ember::expand(src.dtype() == s.dtype() || !src.is_floating_point() ? src : src.to(s.dtype()), s.sizes());

@@ -11,11 +11,11 @@
 namespace ember {
 namespace {
 
-// Records a view op. The output is marked as a view so that in-place ops on it
-// know they would have to rewrite the base's history too.
+// Records a view op. The output is marked as a view of x's base, so that an
+// in-place op on it, or its use after the base changed history, is caught.
 Tensor record_view(const char* name, const Tensor& x, Tensor out, autograd::BackwardFn fn) {
-  if (autograd::record(name, {x}, {out}, {}, std::move(fn)))
-    autograd::ensure_meta(out).is_view_of_grad = true;
+  autograd::record(name, {x}, {out}, {}, std::move(fn));
+  autograd::mark_view(out, x);
   return out;
 }
 

@@ -135,6 +135,30 @@ TEST(Ops, TypePromotionAndScalars) {
   EXPECT_EQ((-i).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, -1, -2}));
 }
 
+TEST(Ops, ZeroDimOperandsDoNotWiden) {
+  EXPECT_EQ((ones({2}) + scalar_tensor(1.0, DType::Float64)).dtype(), DType::Float32);
+  EXPECT_EQ((ones({2}, DType::UInt8) + 2.0).dtype(), DType::UInt8);
+  EXPECT_EQ((ones({2}, DType::Int64) + scalar_tensor(0.5, DType::Float64)).dtype(), DType::Float64);
+  EXPECT_EQ((ones({2}, DType::UInt8) / 255.0).dtype(), DType::Float32);
+}
+
+TEST(Ops, InPlaceAliasingAndOverlap) {
+  Tensor x = tensor({{1, 2}, {3, 4}});
+  x.copy_(x.t());
+  EXPECT_EQ(x.to_vector<float>(), (std::vector<float>{1, 3, 2, 4}));
+  Tensor e = zeros({1}).expand({4});
+  EXPECT_THROW(e.add_(ones({4})), Error);
+  EXPECT_THROW(scalar_tensor(1).size(0), Error);
+}
+
+TEST(Ops, ScatterAddGradientWithLargerSource) {
+  Tensor src = randn({3, 4}, DType::Float64).requires_grad_();
+  Tensor idx = tensor({{0, 1, 2, 0}}, DType::Int64);
+  scatter_add(zeros({3, 4}, DType::Float64), 0, idx, src).sum().backward();
+  EXPECT_EQ(src.grad().sizes(), (Shape{3, 4}));
+  EXPECT_EQ(src.grad().sum().item<double>(), 4.0);  // only the first row was scattered
+}
+
 TEST(Ops, ReductionsWithIndices) {
   Tensor x = tensor({{1, 5, 5}, {7, 0, 2}});
   auto [values, indices] = max(x, 1);
