@@ -9,5 +9,6 @@
 #include "ember/core/parallel.h"
 #include "ember/core/random.h"
 #include "ember/core/tensor.h"
+#include "ember/ops/nn_ops.h"
 #include "ember/ops/ops.h"
 #include "ember/ops/print.h"

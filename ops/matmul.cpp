@@ -2,14 +2,16 @@
 // plain reference kernel. The backward is matmuls of the same kind; the engine
 // sums a broadcast batch gradient back to each operand's shape.
 #include "ember/autograd/function.h"
+#include "ember/ops/dnnl/onednn.h"
 #include "ember/ops/kernels/elementwise.h"
 #include "ember/ops/ops.h"
 
 namespace ember {
 namespace {
 
-// c[b] = a[b] @ b[b] for a: [..., n, k], b: [..., k, m] with broadcast batch dims.
-Tensor batched_mm_kernel(const Tensor& a, const Tensor& b) {
+// c[b] = a[b] @ b[b] for a: [..., n, k], b: [..., k, m] with broadcast batch dims:
+// the reference kernel (plain loops, i-k-j order).
+Tensor reference_mm(const Tensor& a, const Tensor& b) {
   const std::int64_t n = a.size(-2), k = a.size(-1), m = b.size(-1);
   const Shape a_batch(a.sizes().begin(), a.sizes().end() - 2), b_batch(b.sizes().begin(), b.sizes().end() - 2);
   Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
@@ -51,9 +53,17 @@ Tensor batched_mm_kernel(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+}  // namespace
+
+Tensor kernels::matmul(const Tensor& a, const Tensor& b) {
+  if (a.numel() == 0 || b.numel() == 0 || a.dtype() != DType::Float32) return reference_mm(a, b);
+  return onednn::matmul(a, b);
+}
+
+namespace {
 // The differentiable core: both operands at least 2-d.
 Tensor matmul_nd(const Tensor& a, const Tensor& b) {
-  Tensor out = batched_mm_kernel(a, b);
+  Tensor out = kernels::matmul(a, b);
   autograd::record("MmBackward", {a, b}, {out}, {a, b}, [](const BackwardCtx& c, const TensorList& g) {
     return TensorList{c.needs_input_grad(0) ? matmul_nd(g[0], c.saved(1).mT()) : Tensor(),
                       c.needs_input_grad(1) ? matmul_nd(c.saved(0).mT(), g[0]) : Tensor()};

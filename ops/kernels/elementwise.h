@@ -66,6 +66,10 @@ Tensor binary(const char* op, const Tensor& a, const Tensor& b, DType compute, F
   });
 }
 
+/// Batched matrix product without history: a: [..., n, k], b: [..., k, m], batch
+/// dims broadcast. float32 runs on oneDNN, anything else on the reference loops.
+Tensor matmul(const Tensor& a, const Tensor& b);
+
 /// The floating dtype unary math computes in: x's own when floating, else float32.
 inline DType float_dtype(const Tensor& x) { return x.is_floating_point() ? x.dtype() : DType::Float32; }
 

@@ -1,0 +1,105 @@
+#include "ember/ops/dnnl/context.h"
+
+#include <mutex>
+
+#include <fmt/ranges.h>
+
+#include "ember/core/parallel.h"
+
+namespace ember::onednn {
+
+dnnl::engine& engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+dnnl::stream& stream() {
+  static dnnl::stream s(engine());
+  return s;
+}
+
+namespace {
+dims to_dims(const Shape& s) { return dims(s.begin(), s.end()); }
+
+struct Cache {
+  std::mutex mu;
+  std::unordered_map<std::string, std::unique_ptr<Cached>> entries;
+};
+Cache& the_cache() {
+  static Cache c;
+  return c;
+}
+constexpr std::size_t kMaxEntries = 1024;  // shapes seen by one program are few; this is a backstop
+}  // namespace
+
+dnnl::memory::desc plain_desc(const Shape& sizes, const Shape& strides) {
+  return dnnl::memory::desc(to_dims(sizes), dnnl::memory::data_type::f32, to_dims(strides));
+}
+
+dnnl::memory::desc plain_desc(const Tensor& t) { return plain_desc(t.sizes(), t.strides()); }
+
+dnnl::memory::desc tagged_desc(const Shape& sizes, dnnl::memory::format_tag tag) {
+  return dnnl::memory::desc(to_dims(sizes), dnnl::memory::data_type::f32, tag);
+}
+
+dnnl::memory wrap(const dnnl::memory::desc& md, const Tensor& t) {
+  return dnnl::memory(md, engine(), t.raw_data());
+}
+
+const Cached& cached(const std::string& key, const std::function<Cached()>& build) {
+  Cache& c = the_cache();
+  const std::string full = fmt::format("{}|threads={}", key, get_num_threads());
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    if (auto it = c.entries.find(full); it != c.entries.end()) return *it->second;
+  }
+  auto entry = std::make_unique<Cached>(build());
+  std::lock_guard<std::mutex> lock(c.mu);
+  if (c.entries.size() >= kMaxEntries) c.entries.clear();
+  auto [it, inserted] = c.entries.emplace(full, std::move(entry));
+  return *it->second;
+}
+
+void clear_cache() {
+  std::lock_guard<std::mutex> lock(the_cache().mu);
+  the_cache().entries.clear();
+}
+
+std::size_t cache_size() {
+  std::lock_guard<std::mutex> lock(the_cache().mu);
+  return the_cache().entries.size();
+}
+
+void execute(const Cached& c, std::unordered_map<int, dnnl::memory> args) {
+  const dnnl::memory::desc sd = c.pd.query_md(dnnl::query::scratchpad_md);
+  Tensor scratch;
+  if (sd.get_size() > 0) {
+    scratch = empty({static_cast<std::int64_t>(sd.get_size())}, DType::UInt8);
+    args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(sd, engine(), scratch.raw_data()));
+  }
+  c.primitive.execute(stream(), args);
+  stream().wait();
+}
+
+dnnl::memory to_layout(const dnnl::memory& from, const dnnl::memory::desc& to, Tensor& keep, const std::string& key) {
+  if (from.get_desc() == to) return from;
+  keep = empty({static_cast<std::int64_t>((to.get_size() + sizeof(float) - 1) / sizeof(float))}, DType::Float32);
+  dnnl::memory out(to, engine(), keep.raw_data());
+  reorder(from, out, key);
+  return out;
+}
+
+void reorder(const dnnl::memory& from, const dnnl::memory& to, const std::string& key) {
+  const Cached& c = cached("reorder|" + key, [&] {
+    dnnl::reorder::primitive_desc pd(engine(), from.get_desc(), engine(), to.get_desc());
+    return make_cached(pd);
+  });
+  c.primitive.execute(stream(), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+  stream().wait();
+}
+
+std::string key_of(const Tensor& t) {
+  return fmt::format("[{}]/[{}]", fmt::join(t.sizes(), ","), fmt::join(t.strides(), ","));
+}
+
+}  // namespace ember::onednn

@@ -1,0 +1,96 @@
+#pragma once
+// The oneDNN layer's shared machinery (internal to ops/dnnl/): one engine and
+// stream per process, Ember's own primitive cache, memory descriptors for
+// Ember tensors, and the boundary that turns dnnl::error into ember::Error.
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <any>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "ember/core/tensor.h"
+
+namespace ember::onednn {
+
+dnnl::engine& engine();
+dnnl::stream& stream();
+
+using dims = dnnl::memory::dims;
+
+template <class PD> struct PrimitiveOf;
+#define EMBER_DNNL_PRIMITIVE(P) \
+  template <> struct PrimitiveOf<P::primitive_desc> { using type = P; };
+EMBER_DNNL_PRIMITIVE(dnnl::matmul)
+EMBER_DNNL_PRIMITIVE(dnnl::reorder)
+EMBER_DNNL_PRIMITIVE(dnnl::convolution_forward)
+EMBER_DNNL_PRIMITIVE(dnnl::convolution_backward_data)
+EMBER_DNNL_PRIMITIVE(dnnl::convolution_backward_weights)
+EMBER_DNNL_PRIMITIVE(dnnl::pooling_v2_forward)
+EMBER_DNNL_PRIMITIVE(dnnl::pooling_v2_backward)
+EMBER_DNNL_PRIMITIVE(dnnl::batch_normalization_forward)
+EMBER_DNNL_PRIMITIVE(dnnl::batch_normalization_backward)
+#undef EMBER_DNNL_PRIMITIVE
+
+/// A plain (strided) f32 descriptor with t's dims and strides.
+dnnl::memory::desc plain_desc(const Tensor& t);
+dnnl::memory::desc plain_desc(const Shape& sizes, const Shape& strides);
+/// A descriptor with the given dims in a named plain layout (nchw, oihw, ...).
+dnnl::memory::desc tagged_desc(const Shape& sizes, dnnl::memory::format_tag tag);
+/// A oneDNN memory over t's data (no copy).
+dnnl::memory wrap(const dnnl::memory::desc& md, const Tensor& t);
+
+/// One cached primitive with its descriptor (also kept with its own type, for queries).
+struct Cached {
+  dnnl::primitive primitive;
+  dnnl::primitive_desc_base pd;
+  std::any typed_pd;
+};
+
+template <class PD>
+Cached make_cached(const PD& pd) {
+  return Cached{typename PrimitiveOf<PD>::type(pd), pd, pd};
+}
+
+/// The cached descriptor as its own type.
+template <class PD>
+const PD& pd_as(const Cached& c) {
+  return std::any_cast<const PD&>(c.typed_pd);
+}
+
+/// The primitive stored under `key`, built by `build` on a miss. The key must
+/// say everything the primitive depends on: op kind, dims, strides, dtype,
+/// propagation kind, attributes (and the thread count, which oneDNN fixes at
+/// creation). oneDNN 2.6 would otherwise rebuild the descriptor on every call.
+const Cached& cached(const std::string& key, const std::function<Cached()>& build);
+
+/// Drops every cached primitive (benchmarks measure the cold path with it).
+void clear_cache();
+std::size_t cache_size();
+
+/// Runs `p` with `args` plus a scratchpad allocated through Ember's allocator
+/// (user scratchpad mode: a cached primitive may then run on any thread).
+void execute(const Cached& c, std::unordered_map<int, dnnl::memory> args);
+
+/// `from` in layout `to`: itself when the layouts agree, else reordered into a
+/// new buffer that `keep` holds alive. `key` names the reorder in the cache.
+dnnl::memory to_layout(const dnnl::memory& from, const dnnl::memory::desc& to, Tensor& keep, const std::string& key);
+/// Copies `from` into `to` across layouts (a cached reorder primitive).
+void reorder(const dnnl::memory& from, const dnnl::memory& to, const std::string& key);
+
+/// Calls f, rethrowing a dnnl::error as ember::Error naming `op` and `what`
+/// (the shapes): oneDNN's errors never reach a user as they are.
+template <class F>
+decltype(auto) guarded(const char* op, const std::string& what, F&& f) {
+  try {
+    return f();
+  } catch (const dnnl::error& e) {
+    throw Error(fmt::format("{}: oneDNN failed for {}: {}", op, what, e.what()));
+  }
+}
+
+/// "[2, 3] strides [3, 1]": the part of a cache key that describes a tensor.
+std::string key_of(const Tensor& t);
+
+}  // namespace ember::onednn

@@ -1,0 +1,161 @@
+// conv2d forward, backward-data and backward-weights on oneDNN. Activations
+// arrive and leave in PyTorch's NCHW / OIHW; the primitive picks its own
+// (blocked) layouts and cached reorders translate.
+#include <fmt/ranges.h>
+
+#include "ember/ops/dnnl/context.h"
+#include "ember/ops/dnnl/onednn.h"
+
+namespace ember::onednn {
+namespace {
+
+using tag = dnnl::memory::format_tag;
+
+struct ConvGeometry {
+  dims stride, dilation, pad_l, pad_r;
+  Shape w_dims;  // with a leading groups dim when grouped
+  std::string key;
+};
+
+ConvGeometry geometry(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& p, const char* kind) {
+  ConvGeometry g;
+  g.stride = {p.stride[0], p.stride[1]};
+  g.dilation = {p.dilation[0] - 1, p.dilation[1] - 1};  // oneDNN counts dilation from 0
+  g.pad_l = {p.padding[0], p.padding[1]};
+  g.pad_r = g.pad_l;  // PyTorch's floor division of the output size is oneDNN's too
+  g.w_dims = w;
+  if (p.groups > 1) {
+    g.w_dims = {p.groups, w[0] / p.groups, w[1], w[2], w[3]};
+  }
+  g.key = fmt::format("{}|x[{}]|w[{}]|y[{}]|s{},{}|p{},{}|d{},{}|g{}", kind, fmt::join(x, ","), fmt::join(w, ","),
+                      fmt::join(y, ","), p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0],
+                      p.dilation[1], p.groups);
+  return g;
+}
+
+dnnl::memory::desc any_desc(const Shape& s) {
+  return dnnl::memory::desc(dims(s.begin(), s.end()), dnnl::memory::data_type::f32, tag::any);
+}
+
+tag weight_tag(const Conv2dParams& p) { return p.groups > 1 ? tag::goihw : tag::oihw; }
+
+dnnl::convolution_forward::primitive_desc forward_pd(const Shape& x, const ConvGeometry& g, const Shape& y,
+                                                     bool with_bias, bool training) {
+  const auto bias_md = tagged_desc({y[1]}, tag::x);
+  auto desc = with_bias ? dnnl::convolution_forward::desc(
+                              training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
+                              dnnl::algorithm::convolution_direct, any_desc(x), any_desc(g.w_dims), bias_md,
+                              any_desc(y), g.stride, g.dilation, g.pad_l, g.pad_r)
+                        : dnnl::convolution_forward::desc(
+                              training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
+                              dnnl::algorithm::convolution_direct, any_desc(x), any_desc(g.w_dims), any_desc(y),
+                              g.stride, g.dilation, g.pad_l, g.pad_r);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return dnnl::convolution_forward::primitive_desc(desc, attr, engine());
+}
+
+std::string what(const Shape& x, const Shape& w) { return fmt::format("input {} and weight {}", shape_str(x), shape_str(w)); }
+
+}  // namespace
+
+Tensor conv2d_forward(const Tensor& x_in, const Tensor& w_in, const Tensor& b, const Shape& y_shape,
+                      const Conv2dParams& p) {
+  const Tensor x = x_in.contiguous(), w = w_in.contiguous();
+  const ConvGeometry g = geometry(x.sizes(), w.sizes(), y_shape, p, b.defined() ? "conv_fwd_b" : "conv_fwd");
+  Tensor y = empty(y_shape, DType::Float32);
+  guarded("conv2d", what(x.sizes(), w.sizes()), [&] {
+    const Cached& c = cached(g.key, [&] {
+      auto pd = forward_pd(x.sizes(), g, y_shape, b.defined(), true);
+      return make_cached(pd);
+    });
+    const auto& pd = pd_as<dnnl::convolution_forward::primitive_desc>(c);
+    Tensor keep_x, keep_w, keep_y;
+    auto src = to_layout(wrap(tagged_desc(x.sizes(), tag::nchw), x), pd.src_desc(), keep_x, g.key + "|src");
+    auto wei = to_layout(wrap(tagged_desc(g.w_dims, weight_tag(p)), w), pd.weights_desc(), keep_w, g.key + "|wei");
+    auto user_dst = wrap(tagged_desc(y_shape, tag::nchw), y);
+    dnnl::memory dst = user_dst;
+    if (pd.dst_desc() != user_dst.get_desc()) {
+      keep_y = empty({static_cast<std::int64_t>(pd.dst_desc().get_size() / 4)}, DType::Float32);
+      dst = dnnl::memory(pd.dst_desc(), engine(), keep_y.raw_data());
+    }
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
+    const Tensor bc = b.defined() ? b.contiguous() : Tensor();
+    if (b.defined()) args.emplace(DNNL_ARG_BIAS, wrap(tagged_desc({y_shape[1]}, tag::x), bc));
+    execute(c, std::move(args));
+    if (dst != user_dst) reorder(dst, user_dst, g.key + "|dst");
+  });
+  return y;
+}
+
+Tensor conv2d_backward_input(const Tensor& g_in, const Tensor& w_in, const Shape& x_shape, const Conv2dParams& p) {
+  const Tensor gy = g_in.contiguous(), w = w_in.contiguous();
+  const ConvGeometry g = geometry(x_shape, w.sizes(), gy.sizes(), p, "conv_bwd_data");
+  Tensor gx = empty(x_shape, DType::Float32);
+  guarded("conv2d backward (input)", what(x_shape, w.sizes()), [&] {
+    const Cached& c = cached(g.key, [&] {
+      auto hint = forward_pd(x_shape, g, gy.sizes(), false, true);
+      dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, any_desc(x_shape),
+                                                 any_desc(g.w_dims), any_desc(gy.sizes()), g.stride, g.dilation,
+                                                 g.pad_l, g.pad_r);
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      dnnl::convolution_backward_data::primitive_desc pd(desc, attr, engine(), hint);
+      return make_cached(pd);
+    });
+    const auto& pd = pd_as<dnnl::convolution_backward_data::primitive_desc>(c);
+    Tensor keep_g, keep_w, keep_x;
+    auto diff_dst = to_layout(wrap(tagged_desc(gy.sizes(), tag::nchw), gy), pd.diff_dst_desc(), keep_g, g.key + "|ddst");
+    auto wei = to_layout(wrap(tagged_desc(g.w_dims, weight_tag(p)), w), pd.weights_desc(), keep_w, g.key + "|wei");
+    auto user_dsrc = wrap(tagged_desc(x_shape, tag::nchw), gx);
+    dnnl::memory dsrc = user_dsrc;
+    if (pd.diff_src_desc() != user_dsrc.get_desc()) {
+      keep_x = empty({static_cast<std::int64_t>(pd.diff_src_desc().get_size() / 4)}, DType::Float32);
+      dsrc = dnnl::memory(pd.diff_src_desc(), engine(), keep_x.raw_data());
+    }
+    execute(c, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, dsrc}});
+    if (dsrc != user_dsrc) reorder(dsrc, user_dsrc, g.key + "|dsrc");
+  });
+  return gx;
+}
+
+std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& x_in, const Tensor& g_in, const Shape& w_shape,
+                                                 bool with_bias, const Conv2dParams& p) {
+  const Tensor x = x_in.contiguous(), gy = g_in.contiguous();
+  const ConvGeometry g = geometry(x.sizes(), w_shape, gy.sizes(), p, with_bias ? "conv_bwd_w_b" : "conv_bwd_w");
+  Tensor gw = empty(w_shape, DType::Float32);
+  Tensor gb = with_bias ? empty({w_shape[0]}, DType::Float32) : Tensor();
+  guarded("conv2d backward (weight)", what(x.sizes(), w_shape), [&] {
+    const Cached& c = cached(g.key, [&] {
+      auto hint = forward_pd(x.sizes(), g, gy.sizes(), with_bias, true);
+      const auto bias_md = tagged_desc({w_shape[0]}, tag::x);
+      auto desc = with_bias ? dnnl::convolution_backward_weights::desc(
+                                  dnnl::algorithm::convolution_direct, any_desc(x.sizes()), any_desc(g.w_dims), bias_md,
+                                  any_desc(gy.sizes()), g.stride, g.dilation, g.pad_l, g.pad_r)
+                            : dnnl::convolution_backward_weights::desc(
+                                  dnnl::algorithm::convolution_direct, any_desc(x.sizes()), any_desc(g.w_dims),
+                                  any_desc(gy.sizes()), g.stride, g.dilation, g.pad_l, g.pad_r);
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      dnnl::convolution_backward_weights::primitive_desc pd(desc, attr, engine(), hint);
+      return make_cached(pd);
+    });
+    const auto& pd = pd_as<dnnl::convolution_backward_weights::primitive_desc>(c);
+    Tensor keep_x, keep_g, keep_w;
+    auto src = to_layout(wrap(tagged_desc(x.sizes(), tag::nchw), x), pd.src_desc(), keep_x, g.key + "|src");
+    auto diff_dst = to_layout(wrap(tagged_desc(gy.sizes(), tag::nchw), gy), pd.diff_dst_desc(), keep_g, g.key + "|ddst");
+    auto user_dw = wrap(tagged_desc(g.w_dims, weight_tag(p)), gw);
+    dnnl::memory dw = user_dw;
+    if (pd.diff_weights_desc() != user_dw.get_desc()) {
+      keep_w = empty({static_cast<std::int64_t>(pd.diff_weights_desc().get_size() / 4)}, DType::Float32);
+      dw = dnnl::memory(pd.diff_weights_desc(), engine(), keep_w.raw_data());
+    }
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
+    if (with_bias) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(tagged_desc({w_shape[0]}, tag::x), gb));
+    execute(c, std::move(args));
+    if (dw != user_dw) reorder(dw, user_dw, g.key + "|dwei");
+  });
+  return {gw, gb};
+}
+
+}  // namespace ember::onednn
