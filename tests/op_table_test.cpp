@@ -1,5 +1,5 @@
 // The op table: every differentiable op, one row each, driven through
-//   (a) a forward check against PyTorch's values (tests/data/op_reference.inc,
+//   (a) a forward check against PyTorch's values (tests/data/op_reference.txt,
 //       dumped by scripts/gen_op_reference.py),
 //   (b) its gradient against PyTorch's for a random grad_output,
 //   (c) gradcheck in float64 (central differences),
@@ -12,6 +12,7 @@
 // (b), which pins PyTorch's convention.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -25,7 +26,7 @@ struct RefTensor {
   std::string kind;  // "f" float64, "i" int64, "b" bool
   std::vector<std::int64_t> shape;
   std::vector<double> values;
-  bool requires_grad;
+  bool requires_grad = false;
 };
 
 struct RefCase {
@@ -35,10 +36,59 @@ struct RefCase {
   std::vector<RefTensor> grads;
 };
 
+RefTensor read_tensor(std::istream& in, const std::string& expected_tag) {
+  std::string tag;
+  in >> tag;
+  if (tag != expected_tag) throw std::runtime_error("op_reference.txt: expected '" + expected_tag + "', got '" + tag + "'");
+  RefTensor t;
+  in >> t.kind;
+  if (t.kind == "none") return t;
+  std::size_t ndim = 0, count = 0;
+  in >> t.requires_grad >> ndim;
+  t.shape.resize(ndim);
+  for (auto& d : t.shape) in >> d;
+  in >> count;
+  t.values.resize(count);
+  for (auto& v : t.values) in >> v;
+  if (!in) throw std::runtime_error("op_reference.txt: malformed " + expected_tag + " line");
+  return t;
+}
+
+// Reads the cases PyTorch's values were dumped for (see the file's header).
+std::vector<RefCase> read_cases(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  std::vector<RefCase> cases;
+  std::string word;
+  while (in >> word) {
+    if (word[0] == '#') {
+      std::getline(in, word);
+      continue;
+    }
+    if (word != "case") throw std::runtime_error(path + ": expected 'case', got '" + word + "'");
+    RefCase c;
+    in >> c.op >> c.name;
+    while (in.peek() != EOF) {
+      in >> std::ws;
+      std::string tag;
+      const auto pos = in.tellg();
+      in >> tag;
+      in.seekg(pos);
+      if (tag != "input") break;
+      c.inputs.push_back(read_tensor(in, "input"));
+    }
+    c.grad_output = read_tensor(in, "grad_output");
+    c.output = read_tensor(in, "output");
+    for (std::size_t i = 0; i < c.inputs.size(); ++i) c.grads.push_back(read_tensor(in, "grad"));
+    in >> word;
+    if (word != "end") throw std::runtime_error(path + ": case " + c.name + " does not end with 'end'");
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
 const std::vector<RefCase>& reference_cases() {
-  static const std::vector<RefCase> cases = {
-#include "data/op_reference.inc"
-  };
+  static const std::vector<RefCase> cases = read_cases(EMBER_TEST_DATA_DIR "/op_reference.txt");
   return cases;
 }
 
