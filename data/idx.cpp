@@ -1,0 +1,261 @@
+// IDX reading. The header is parsed from the bytes actually present, and the
+// size it declares is compared with the real (decompressed) length before any
+// tensor is allocated, so a lying header can cost at most a clear error.
+#include "ember/data/idx.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+
+namespace ember::data {
+namespace {
+
+constexpr std::uint32_t kImagesMagic = 2051;  // 0x00000803: uint8, 3 dims
+constexpr std::uint32_t kLabelsMagic = 2049;  // 0x00000801: uint8, 1 dim
+constexpr std::uint8_t kTypeUInt8 = 0x08;
+constexpr std::size_t kMaxHeaderBytes = 4 + 4 * 4;
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+// What a caller expects of the file: the op name for messages, and for MNIST the magic.
+struct Expect {
+  const char* op;
+  std::optional<std::uint32_t> magic;
+  const char* kind = "";  // "images" or "labels"
+  const char* file = "the file";  // "the decompressed file" for gzip
+};
+
+struct Header {
+  std::uint8_t type = 0;
+  std::vector<std::uint32_t> dims;
+  std::size_t bytes = 0;  // header length
+};
+
+std::uint32_t be32(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+
+const char* type_name(std::uint8_t code) {
+  switch (code) {
+    case 0x08: return "unsigned byte";
+    case 0x09: return "signed byte";
+    case 0x0B: return "int16";
+    case 0x0C: return "int32";
+    case 0x0D: return "float32";
+    case 0x0E: return "float64";
+    default: return nullptr;
+  }
+}
+
+std::string dims_str(const std::vector<std::uint32_t>& dims) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+File open_file(const std::string& path, const char* op) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  EMBER_CHECK(!ec && std::filesystem::exists(st), "{}: {}: cannot open: {}", op, path,
+              ec ? ec.message() : std::string("no such file"));
+  EMBER_CHECK(std::filesystem::is_regular_file(st), "{}: {}: not a regular file", op, path);
+  File f(std::fopen(path.c_str(), "rb"));
+  EMBER_CHECK(f != nullptr, "{}: {}: cannot open: {}", op, path, std::strerror(errno));
+  return f;
+}
+
+std::uint64_t file_length(std::FILE* f, const std::string& path, const char* op) {
+  EMBER_CHECK(std::fseek(f, 0, SEEK_END) == 0, "{}: {}: cannot seek: {}", op, path, std::strerror(errno));
+  const long n = std::ftell(f);
+  EMBER_CHECK(n >= 0, "{}: {}: cannot tell the file length: {}", op, path, std::strerror(errno));
+  EMBER_CHECK(std::fseek(f, 0, SEEK_SET) == 0, "{}: {}: cannot seek: {}", op, path, std::strerror(errno));
+  return static_cast<std::uint64_t>(n);
+}
+
+// Parses the header from the first n bytes of the (decompressed) file.
+Header parse_header(const std::uint8_t* p, std::uint64_t n, const std::string& path, const Expect& ex) {
+  EMBER_CHECK(n >= 4, "{}: {}: truncated header: {} has {} bytes, an IDX header needs at least 4", ex.op,
+              path, ex.file, n);
+  if (ex.magic) {
+    const std::uint32_t m = be32(p);
+    EMBER_CHECK(m == *ex.magic, "{}: {}: magic number {} (0x{:08x}), expected {} (0x{:08x}) for MNIST {}", ex.op,
+                path, m, m, *ex.magic, *ex.magic, ex.kind);
+  }
+  EMBER_CHECK(p[0] == 0 && p[1] == 0,
+              "{}: {}: not an IDX file: the first two bytes are 0x{:02x} 0x{:02x}, expected 0x00 0x00", ex.op, path,
+              p[0], p[1]);
+  Header h;
+  h.type = p[2];
+  if (h.type != kTypeUInt8) {
+    const char* name = type_name(h.type);
+    EMBER_CHECK(name != nullptr, "{}: {}: unknown IDX type code 0x{:02x}", ex.op, path, h.type);
+    throw Error(fmt::format("{}: {}: IDX type code 0x{:02x} ({}) is not supported; only 0x08 (unsigned byte) is",
+                            ex.op, path, h.type, name));
+  }
+  const std::size_t nd = p[3];
+  EMBER_CHECK(nd >= 1 && nd <= 4, "{}: {}: the header declares {} dimensions, expected 1 to 4", ex.op, path, nd);
+  h.bytes = 4 + 4 * nd;
+  EMBER_CHECK(n >= h.bytes, "{}: {}: truncated header: {} dimensions need {} header bytes, {} has {}", ex.op,
+              path, nd, h.bytes, ex.file, n);
+  for (std::size_t d = 0; d < nd; ++d) h.dims.push_back(be32(p + 4 + 4 * d));
+  return h;
+}
+
+// Checks that header + product(dims) is exactly the file length; returns the data length.
+std::uint64_t check_length(const Header& h, std::uint64_t length, const std::string& path, const Expect& ex) {
+  std::uint64_t data = 1;
+  bool overflow = false;
+  for (std::uint32_t d : h.dims) {
+    if (d != 0 && data > std::numeric_limits<std::uint64_t>::max() / d) overflow = true;
+    else data *= d;
+  }
+  const std::uint64_t have = length - h.bytes;
+  if (overflow || data > have) {
+    throw Error(fmt::format("{}: {}: the header declares dims {}: expected {} bytes ({}-byte header + {} data), but "
+                            "{} has {} bytes",
+                            ex.op, path, dims_str(h.dims),
+                            overflow ? std::string("more than 2^64") : std::to_string(h.bytes + data), h.bytes,
+                            overflow ? std::string("more than 2^64") : std::to_string(data), ex.file, length));
+  }
+  EMBER_CHECK(data == have,
+              "{}: {}: the header declares dims {}: expected {} bytes ({}-byte header + {} data), but {} has {} "
+              "bytes ({} trailing)",
+              ex.op, path, dims_str(h.dims), h.bytes + data, h.bytes, data, ex.file, length, have - data);
+  return data;
+}
+
+Shape shape_of(const Header& h) {
+  Shape s;
+  for (std::uint32_t d : h.dims) s.push_back(static_cast<std::int64_t>(d));
+  return s;
+}
+
+// Inflates the gzip stream of `f` (from its start) into memory, at most max_bytes.
+std::vector<std::uint8_t> gunzip(std::FILE* f, const std::string& path, std::size_t max_bytes, const char* op) {
+  max_bytes = std::min(max_bytes, std::numeric_limits<std::size_t>::max() - 1);  // room for max_bytes + 1
+  z_stream zs{};
+  EMBER_CHECK(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK, "{}: {}: cannot initialise zlib", op, path);
+  struct End {
+    z_stream* z;
+    ~End() { inflateEnd(z); }
+  } end{&zs};
+
+  std::vector<std::uint8_t> in(std::size_t{1} << 16);
+  std::vector<std::uint8_t> out;
+  std::size_t produced = 0;
+  std::uint64_t consumed = 0;  // compressed bytes read from the file
+  bool stream_end = false;
+  for (;;) {
+    if (zs.avail_in == 0) {
+      const std::size_t got = std::fread(in.data(), 1, in.size(), f);
+      EMBER_CHECK(!std::ferror(f), "{}: {}: read error after {} bytes: {}", op, path, consumed, std::strerror(errno));
+      if (got == 0) break;  // end of file
+      consumed += got;
+      zs.next_in = in.data();
+      zs.avail_in = static_cast<uInt>(got);
+    }
+    if (stream_end) {  // more bytes after a complete member: another member, or garbage
+      EMBER_CHECK(zs.next_in[0] == 0x1f, "{}: {}: unexpected data after the end of the gzip stream (at byte {})", op,
+                  path, consumed - zs.avail_in);
+      EMBER_CHECK(inflateReset(&zs) == Z_OK, "{}: {}: cannot reset zlib", op, path);
+      stream_end = false;
+    }
+    if (produced == out.size()) {  // room for up to max_bytes + 1 bytes, to detect going over
+      const std::size_t grow = std::min(std::max(out.size(), std::size_t{1} << 16), max_bytes + 1 - out.size());
+      out.resize(out.size() + grow);
+    }
+    zs.next_out = out.data() + produced;
+    zs.avail_out = static_cast<uInt>(std::min<std::size_t>(out.size() - produced, std::numeric_limits<uInt>::max()));
+    const uInt avail_before = zs.avail_out;
+    const int ret = inflate(&zs, Z_NO_FLUSH);
+    produced += avail_before - zs.avail_out;
+    EMBER_CHECK(produced <= max_bytes, "{}: {}: gzip data decompresses to more than {} bytes", op, path, max_bytes);
+    if (ret == Z_STREAM_END) {
+      stream_end = true;
+    } else if (ret != Z_OK && ret != Z_BUF_ERROR) {  // Z_BUF_ERROR: needs more input or output, handled above
+      throw Error(fmt::format("{}: {}: corrupt gzip data after {} compressed bytes: {}", op, path,
+                              consumed - zs.avail_in, zs.msg ? zs.msg : zError(ret)));
+    }
+  }
+  EMBER_CHECK(stream_end,
+              "{}: {}: truncated gzip stream: the file ends after {} compressed bytes ({} bytes decompressed) "
+              "before the end of the stream",
+              op, path, consumed, produced);
+  out.resize(produced);
+  return out;
+}
+
+struct Idx {
+  Header header;
+  Tensor data;
+};
+
+Idx read_impl(const std::string& path, const Expect& ex) {
+  File f = open_file(path, ex.op);
+  const std::uint64_t length = file_length(f.get(), path, ex.op);
+  std::uint8_t head[kMaxHeaderBytes];
+  const std::size_t n_head = std::fread(head, 1, std::min<std::uint64_t>(length, sizeof head), f.get());
+  EMBER_CHECK(!std::ferror(f.get()), "{}: {}: read error: {}", ex.op, path, std::strerror(errno));
+
+  Idx r;
+  if (n_head >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
+    EMBER_CHECK(std::fseek(f.get(), 0, SEEK_SET) == 0, "{}: {}: cannot seek: {}", ex.op, path, std::strerror(errno));
+    const std::vector<std::uint8_t> bytes = gunzip(f.get(), path, kMaxGunzipBytes, ex.op);
+    Expect gz = ex;
+    gz.file = "the decompressed file";
+    r.header = parse_header(bytes.data(), bytes.size(), path, gz);
+    const std::uint64_t n = check_length(r.header, bytes.size(), path, gz);
+    r.data = empty(shape_of(r.header), DType::UInt8);
+    if (n) std::memcpy(r.data.raw_data(), bytes.data() + r.header.bytes, n);
+    return r;
+  }
+  r.header = parse_header(head, n_head, path, ex);
+  const std::uint64_t n = check_length(r.header, length, path, ex);
+  r.data = empty(shape_of(r.header), DType::UInt8);
+  EMBER_CHECK(std::fseek(f.get(), static_cast<long>(r.header.bytes), SEEK_SET) == 0, "{}: {}: cannot seek: {}",
+              ex.op, path, std::strerror(errno));
+  const std::size_t got = std::fread(r.data.raw_data(), 1, n, f.get());
+  EMBER_CHECK(got == n, "{}: {}: read {} of {} data bytes (the file changed while reading?)", ex.op, path, got, n);
+  EMBER_CHECK(std::fgetc(f.get()) == EOF, "{}: {}: the file grew while reading (more than {} bytes)", ex.op, path,
+              length);
+  return r;
+}
+
+}  // namespace
+
+Tensor read_idx(const std::string& path) { return read_impl(path, {"read_idx", std::nullopt}).data; }
+
+Tensor read_mnist_images(const std::string& path) {
+  Idx r = read_impl(path, {"read_mnist_images", kImagesMagic, "images"});
+  const auto& d = r.header.dims;
+  EMBER_CHECK(d[1] == 28 && d[2] == 28, "read_mnist_images: {}: images of {}x{} pixels, expected 28x28", path, d[1],
+              d[2]);
+  return r.data;
+}
+
+Tensor read_mnist_labels(const std::string& path) {
+  Idx r = read_impl(path, {"read_mnist_labels", kLabelsMagic, "labels"});
+  const std::uint8_t* p = r.data.data_ptr<std::uint8_t>();
+  for (std::int64_t i = 0; i < r.data.numel(); ++i)
+    EMBER_CHECK(p[i] <= 9, "read_mnist_labels: {}: label {} at index {} is out of range 0..9", path, p[i], i);
+  return r.data.to(DType::Int64);
+}
+
+namespace detail {
+std::vector<std::uint8_t> gunzip_file(const std::string& path, std::size_t max_bytes) {
+  File f = open_file(path, "gunzip");
+  return gunzip(f.get(), path, max_bytes, "gunzip");
+}
+}  // namespace detail
+
+}  // namespace ember::data
