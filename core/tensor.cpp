@@ -24,6 +24,18 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
+void Tensor::set_data(const Tensor& data) const {
+  EMBER_CHECK(data.defined(), "set_data: got an undefined tensor");
+  TensorImpl& me = impl();
+  const TensorImpl& src = data.impl();
+  me.storage = src.storage;
+  me.sizes = src.sizes;
+  me.strides = src.strides;
+  me.offset = src.offset;
+  me.dtype = src.dtype;
+  me.version = src.version;
+}
+
 bool Tensor::shares_storage(const Tensor& other) const {
   return defined() && other.defined() && impl().storage == other.impl().storage;
 }

@@ -70,6 +70,10 @@ class Tensor {
   std::uint32_t version() const { return impl().version->value; }
   void bump_version() const { ++impl().version->value; }
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+  /// Makes this tensor (and every handle to it) hold `data`'s storage, geometry
+  /// and dtype, keeping its autograd state: PyTorch's `t.data = data`, used to
+  /// convert a module's parameters in place.
+  void set_data(const Tensor& data) const;
   /// True when both tensors view the same storage.
   bool shares_storage(const Tensor& other) const;
 

@@ -206,6 +206,26 @@ case("batch_norm_eval", "4d", lambda x, m, v, w, b: F.batch_norm(x, m, v, w, b, 
      [randn(2, 3, 2, 2), const(randn(3)), const(positive(3)), randn(3), randn(3)])
 case("dropout_eval", "identity", lambda x: F.dropout(x, 0.5, training=False), [randn(3, 4)])
 
+# ---- losses ----
+case("cross_entropy", "basic", lambda x, y: F.cross_entropy(x, y), [randn(4, 5), index(5, 4)])
+case("cross_entropy_opts", "weight_smoothing_ignore",
+     lambda x, y, w: F.cross_entropy(x, y, weight=w, ignore_index=2, label_smoothing=0.1),
+     [randn(6, 4), index_values([0, 2, 1, 3, 2, 1]), const(positive(4))])
+case("cross_entropy_sum", "large_logits", lambda x, y: F.cross_entropy(x, y, reduction="sum"),
+     [values([[1e4, 0.0, -1e4], [0.0, 1e4, 1e4]]), index_values([2, 0])])
+case("nll_loss", "weight", lambda x, y, w: F.nll_loss(x, y, weight=w), [randn(5, 3), index(3, 5), const(positive(3))])
+case("nll_loss_none", "basic", lambda x, y: F.nll_loss(x, y, reduction="none"), [randn(4, 3), index(3, 4)])
+case("mse_loss", "basic", F.mse_loss, [randn(3, 4), randn(3, 4)])
+case("mse_loss_sum", "basic", lambda a, b: F.mse_loss(a, b, reduction="sum"), [randn(5), randn(5)])
+case("l1_loss", "basic", F.l1_loss, [kink_free(3, 4), const(values([[0.0] * 4] * 3))])
+case("binary_cross_entropy", "basic", F.binary_cross_entropy,
+     [("f", torch.rand(6, dtype=D) * 0.8 + 0.1, True), const(("f", torch.rand(6, dtype=D), False))])
+case("bce_with_logits", "basic", F.binary_cross_entropy_with_logits, [randn(3, 4), const(("f", torch.rand(3, 4, dtype=D), False))])
+case("bce_with_logits_pos", "pos_weight_large",
+     lambda x, y, p: F.binary_cross_entropy_with_logits(x, y, pos_weight=p),
+     [values([[50.0, -50.0, 0.5], [-1.0, 2.0, 30.0]]), const(("f", torch.tensor([[1.0, 0.0, 0.5], [0.0, 1.0, 1.0]], dtype=D), False)),
+      const(values([2.0, 0.5, 1.0]))])
+
 # ---- composite expressions (several ops, one graph) ----
 case("mlp_layer", "small", lambda x, w, b: torch.tanh(x @ w.t() + b).sum(1), [randn(4, 3), randn(2, 3), randn(2)])
 case("mse", "basic", lambda a, b: ((a - b) ** 2).mean(), [randn(3, 4), const(randn(3, 4))])

@@ -3,7 +3,7 @@
 # through apt-get (as root, or through sudo). Safe to run again.
 set -euo pipefail
 
-packages=(cmake g++ make libfmt-dev libgtest-dev libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev)
+packages=(cmake g++ make libfmt-dev libgtest-dev libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev zlib1g-dev)
 # Only for regenerating reference values and side-by-side comparisons:
 if [[ "${EMBER_WITH_TORCH:-0}" == 1 ]]; then packages+=(python3-torch libopenblas0-openmp); fi
 

@@ -1,0 +1,60 @@
+#pragma once
+/// nn::functional: the functions modules call (PyTorch's torch.nn.functional),
+/// including the losses. Layers are the ops of ops/nn_ops.h; losses are
+/// compositions of differentiable ops.
+#include <optional>
+#include <string_view>
+
+#include "ember/ops/nn_ops.h"
+#include "ember/ops/ops.h"
+
+namespace ember::nn::functional {
+
+using ember::adaptive_avg_pool2d;
+using ember::avg_pool2d;
+using ember::batch_norm;
+using ember::conv2d;
+using ember::dropout;
+using ember::gelu;
+using ember::leaky_relu;
+using ember::linear;
+using ember::log_softmax;
+using ember::max_pool2d;
+using ember::relu;
+using ember::sigmoid;
+using ember::softmax;
+using ember::tanh;
+
+enum class Reduction { None, Mean, Sum };
+
+struct CrossEntropyOptions {
+  Tensor weight;                      // [C] per-class weights, or undefined
+  std::int64_t ignore_index = -100;   // targets equal to this contribute nothing
+  double label_smoothing = 0.0;       // in [0, 1]
+  Reduction reduction = Reduction::Mean;
+};
+
+/// Cross entropy from logits: logits [N, C], targets [N] (int64 class indices).
+/// Stable for large logits (uses log_softmax). Mean reduction divides by the
+/// total weight of the non-ignored targets, as PyTorch.
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEntropyOptions& options = {});
+/// Negative log likelihood of log-probabilities [N, C] for targets [N].
+Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& weight = {},
+                std::int64_t ignore_index = -100, Reduction reduction = Reduction::Mean);
+/// Mean squared error; input and target broadcast.
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+/// Mean absolute error.
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+/// Binary cross entropy of probabilities in [0, 1] (log clamped at -100, as PyTorch).
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = {},
+                            Reduction reduction = Reduction::Mean);
+/// Binary cross entropy from logits, computed stably: max(x,0) - x*y + log(1 + exp(-|x|)).
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight = {},
+                                        const Tensor& pos_weight = {}, Reduction reduction = Reduction::Mean);
+
+}  // namespace ember::nn::functional
+
+namespace ember::nn {
+namespace F = functional;
+using functional::Reduction;
+}  // namespace ember::nn

@@ -1,0 +1,9 @@
+#pragma once
+/// Everything of nn: Module, layers, containers, losses, init, functional.
+#include "ember/nn/container.h"
+#include "ember/nn/functional.h"
+#include "ember/nn/init.h"
+#include "ember/nn/layers.h"
+#include "ember/nn/loss.h"
+#include "ember/nn/module.h"
+#include "ember/nn/simple.h"

@@ -1,0 +1,5 @@
+#pragma once
+/// Everything of optim.
+#include "ember/optim/optimizer.h"
+#include "ember/optim/optimizers.h"
+#include "ember/optim/scheduler.h"

@@ -1,0 +1,137 @@
+#include "ember/optim/scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ember::optim {
+namespace {
+std::vector<double> lrs(const Optimizer& o) {
+  std::vector<double> out;
+  for (const auto& g : o.param_groups()) out.push_back(g.options.at("lr"));
+  return out;
+}
+}  // namespace
+
+LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer), base_lrs_(lrs(optimizer)) {}
+
+void LRScheduler::step() {
+  ++epoch_;
+  auto& groups = optimizer_.param_groups();
+  for (std::size_t i = 0; i < groups.size(); ++i) groups[i].options["lr"] = lr_at(base_lrs_[i], epoch_);
+}
+
+std::vector<double> LRScheduler::get_last_lr() const { return lrs(optimizer_); }
+
+StepLR::StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma)
+    : LRScheduler(optimizer), step_size_(step_size), gamma_(gamma) {
+  EMBER_CHECK(step_size > 0, "StepLR: step_size must be positive, got {}", step_size);
+}
+double StepLR::lr_at(double base, std::int64_t epoch) const {
+  return base * std::pow(gamma_, static_cast<double>(epoch / step_size_));
+}
+
+MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones, double gamma)
+    : LRScheduler(optimizer), milestones_(std::move(milestones)), gamma_(gamma) {
+  std::sort(milestones_.begin(), milestones_.end());
+}
+double MultiStepLR::lr_at(double base, std::int64_t epoch) const {
+  const auto passed = std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin();
+  return base * std::pow(gamma_, static_cast<double>(passed));
+}
+
+ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma) : LRScheduler(optimizer), gamma_(gamma) {}
+double ExponentialLR::lr_at(double base, std::int64_t epoch) const {
+  return base * std::pow(gamma_, static_cast<double>(epoch));
+}
+
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t t_max, double eta_min)
+    : LRScheduler(optimizer), t_max_(t_max), eta_min_(eta_min) {
+  EMBER_CHECK(t_max > 0, "CosineAnnealingLR: T_max must be positive, got {}", t_max);
+}
+double CosineAnnealingLR::lr_at(double base, std::int64_t epoch) const {
+  return eta_min_ + (base - eta_min_) * (1.0 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(t_max_))) / 2.0;
+}
+
+// ---- OneCycleLR ----
+namespace {
+double cos_anneal(double start, double end, double pct) { return end + (start - end) / 2.0 * (std::cos(M_PI * pct) + 1.0); }
+const char* momentum_key(const Hyper& o) { return o.count("beta1") ? "beta1" : "momentum"; }
+}  // namespace
+
+OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, double pct_start, double div_factor,
+                       double final_div_factor, bool cycle_momentum, double base_momentum, double max_momentum)
+    : optimizer_(optimizer), max_lr_(max_lr), initial_lr_(max_lr / div_factor),
+      min_lr_(max_lr / div_factor / final_div_factor), pct_start_(pct_start), total_steps_(total_steps),
+      cycle_momentum_(cycle_momentum), base_momentum_(base_momentum), max_momentum_(max_momentum) {
+  EMBER_CHECK(total_steps > 0, "OneCycleLR: total_steps must be positive, got {}", total_steps);
+  EMBER_CHECK(pct_start >= 0.0 && pct_start <= 1.0, "OneCycleLR: pct_start must be in [0, 1], got {}", pct_start);
+  apply();
+}
+
+void OneCycleLR::step() {
+  EMBER_CHECK(step_ + 1 < total_steps_ + 1, "OneCycleLR: tried to step {} times with total_steps {}", step_ + 1,
+              total_steps_);
+  ++step_;
+  apply();
+}
+
+void OneCycleLR::apply() {
+  // PyTorch's two phases: up to pct_start * total - 1, then down to total - 1.
+  const double up_end = pct_start_ * static_cast<double>(total_steps_) - 1.0;
+  const double down_end = static_cast<double>(total_steps_) - 1.0;
+  const double s = static_cast<double>(step_);
+  double lr, momentum;
+  if (s <= up_end) {
+    const double pct = up_end > 0 ? s / up_end : 1.0;
+    lr = cos_anneal(initial_lr_, max_lr_, pct);
+    momentum = cos_anneal(max_momentum_, base_momentum_, pct);
+  } else {
+    const double pct = (s - up_end) / (down_end - up_end);
+    lr = cos_anneal(max_lr_, min_lr_, pct);
+    momentum = cos_anneal(base_momentum_, max_momentum_, pct);
+  }
+  for (auto& g : optimizer_.param_groups()) {
+    g.options["lr"] = lr;
+    if (cycle_momentum_) g.options[momentum_key(g.options)] = momentum;
+  }
+}
+
+std::vector<double> OneCycleLR::get_last_lr() const { return lrs(optimizer_); }
+
+// ---- ReduceLROnPlateau ----
+ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Mode mode, double factor, std::int64_t patience,
+                                     double threshold, std::int64_t cooldown, double min_lr, double eps)
+    : optimizer_(optimizer), mode_(mode), factor_(factor), threshold_(threshold), min_lr_(min_lr), eps_(eps),
+      best_(mode == Mode::Min ? INFINITY : -INFINITY), patience_(patience), cooldown_(cooldown) {
+  EMBER_CHECK(factor < 1.0, "ReduceLROnPlateau: factor should be < 1.0, got {}", factor);
+}
+
+bool ReduceLROnPlateau::better(double a, double best) const {
+  // PyTorch's default threshold_mode "rel".
+  return mode_ == Mode::Min ? a < best * (1.0 - threshold_) : a > best * (1.0 + threshold_);
+}
+
+void ReduceLROnPlateau::step(double metric) {
+  if (better(metric, best_)) {
+    best_ = metric;
+    bad_epochs_ = 0;
+  } else {
+    ++bad_epochs_;
+  }
+  if (cooldown_counter_ > 0) {
+    --cooldown_counter_;
+    bad_epochs_ = 0;
+  }
+  if (bad_epochs_ > patience_) {
+    for (auto& g : optimizer_.param_groups()) {
+      const double old_lr = g.options["lr"], new_lr = std::max(old_lr * factor_, min_lr_);
+      if (old_lr - new_lr > eps_) g.options["lr"] = new_lr;
+    }
+    cooldown_counter_ = cooldown_;
+    bad_epochs_ = 0;
+  }
+}
+
+std::vector<double> ReduceLROnPlateau::get_last_lr() const { return lrs(optimizer_); }
+
+}  // namespace ember::optim

@@ -1,0 +1,110 @@
+#pragma once
+/// Learning-rate schedulers, as torch.optim.lr_scheduler: call step() once
+/// per epoch (per batch for OneCycleLR; with the metric for ReduceLROnPlateau).
+#include <vector>
+
+#include "ember/optim/optimizer.h"
+
+namespace ember::optim {
+
+/// Sets every group's lr from a closed form of the epoch count.
+class LRScheduler {
+ public:
+  explicit LRScheduler(Optimizer& optimizer);
+  virtual ~LRScheduler() = default;
+  /// Advances one epoch and sets the new learning rates.
+  void step();
+  std::int64_t last_epoch() const { return epoch_; }
+  /// The current learning rate of each group.
+  std::vector<double> get_last_lr() const;
+
+ protected:
+  /// The learning rate of a group with initial rate `base` at epoch `epoch`.
+  virtual double lr_at(double base, std::int64_t epoch) const = 0;
+  Optimizer& optimizer_;
+  std::vector<double> base_lrs_;
+  std::int64_t epoch_ = 0;
+};
+
+/// lr * gamma^(epoch / step_size).
+class StepLR : public LRScheduler {
+ public:
+  StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
+
+ protected:
+  double lr_at(double base, std::int64_t epoch) const override;
+  std::int64_t step_size_;
+  double gamma_;
+};
+
+/// lr * gamma^(number of milestones passed).
+class MultiStepLR : public LRScheduler {
+ public:
+  MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones, double gamma = 0.1);
+
+ protected:
+  double lr_at(double base, std::int64_t epoch) const override;
+  std::vector<std::int64_t> milestones_;
+  double gamma_;
+};
+
+/// lr * gamma^epoch.
+class ExponentialLR : public LRScheduler {
+ public:
+  ExponentialLR(Optimizer& optimizer, double gamma);
+
+ protected:
+  double lr_at(double base, std::int64_t epoch) const override;
+  double gamma_;
+};
+
+/// eta_min + (lr - eta_min) (1 + cos(pi epoch / T_max)) / 2.
+class CosineAnnealingLR : public LRScheduler {
+ public:
+  CosineAnnealingLR(Optimizer& optimizer, std::int64_t t_max, double eta_min = 0.0);
+
+ protected:
+  double lr_at(double base, std::int64_t epoch) const override;
+  std::int64_t t_max_;
+  double eta_min_;
+};
+
+/// The one-cycle policy (step per batch): warm up from max_lr/div_factor to max_lr over
+/// pct_start of total_steps, then anneal (cosine) to max_lr/(div_factor*final_div_factor).
+/// Momentum (SGD's momentum or Adam's beta1) cycles inversely between max and base momentum.
+class OneCycleLR {
+ public:
+  OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, double pct_start = 0.3,
+             double div_factor = 25.0, double final_div_factor = 1e4, bool cycle_momentum = true,
+             double base_momentum = 0.85, double max_momentum = 0.95);
+  void step();
+  std::vector<double> get_last_lr() const;
+
+ private:
+  void apply();
+  Optimizer& optimizer_;
+  double max_lr_, initial_lr_, min_lr_, pct_start_;
+  std::int64_t total_steps_, step_ = 0;
+  bool cycle_momentum_;
+  double base_momentum_, max_momentum_;
+};
+
+/// Divides the lr by 1/factor when a metric stops improving for `patience` epochs.
+class ReduceLROnPlateau {
+ public:
+  enum class Mode { Min, Max };
+  ReduceLROnPlateau(Optimizer& optimizer, Mode mode = Mode::Min, double factor = 0.1, std::int64_t patience = 10,
+                    double threshold = 1e-4, std::int64_t cooldown = 0, double min_lr = 0.0, double eps = 1e-8);
+  /// Call with the epoch's validation metric.
+  void step(double metric);
+  std::vector<double> get_last_lr() const;
+
+ private:
+  bool better(double a, double best) const;
+  Optimizer& optimizer_;
+  Mode mode_;
+  double factor_, threshold_, min_lr_, eps_, best_;
+  std::int64_t patience_, cooldown_, cooldown_counter_ = 0, bad_epochs_ = 0;
+};
+
+}  // namespace ember::optim

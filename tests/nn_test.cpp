@@ -1,0 +1,168 @@
+// nn: the Module tree, the layers' defaults, state_dict and checkpoints.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include <ember/ember.h>
+
+namespace {
+using namespace ember;
+
+// The PyTorch examples MNIST net, as the CNN example builds it.
+struct Net : nn::Module {
+  Net() : nn::Module("Net") {
+    conv1 = register_module("conv1", nn::make<nn::Conv2d>(nn::Conv2dOptions(1, 32, 3)));
+    conv2 = register_module("conv2", nn::make<nn::Conv2d>(nn::Conv2dOptions(32, 64, 3)));
+    fc1 = register_module("fc1", nn::make<nn::Linear>(9216, 128));
+    fc2 = register_module("fc2", nn::make<nn::Linear>(128, 10));
+  }
+  Tensor forward(const Tensor& x) override {
+    Tensor h = relu(conv2->forward(relu(conv1->forward(x))));
+    h = dropout(max_pool2d(h, {2, 2}).flatten(1), 0.25, is_training());
+    return log_softmax(fc2->forward(dropout(relu(fc1->forward(h)), 0.5, is_training())), 1);
+  }
+  std::shared_ptr<nn::Conv2d> conv1, conv2;
+  std::shared_ptr<nn::Linear> fc1, fc2;
+};
+
+TEST(Module, NamesCountsAndTree) {
+  auto net = std::make_shared<Net>();
+  EXPECT_EQ(net->num_parameters(), 1199882);  // PyTorch's count for this net
+  std::vector<std::string> names;
+  for (auto& [n, _] : net->named_parameters()) names.push_back(n);
+  EXPECT_EQ(names, (std::vector<std::string>{"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight",
+                                             "fc1.bias", "fc2.weight", "fc2.bias"}));
+  EXPECT_EQ(net->children().size(), 4u);
+  EXPECT_EQ(net->modules().size(), 5u);
+  EXPECT_EQ(net->named_modules()[2].first, "conv2");
+  EXPECT_EQ(net->to_string(),
+            "Net(\n"
+            "  (conv1): Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1))\n"
+            "  (conv2): Conv2d(32, 64, kernel_size=(3, 3), stride=(1, 1))\n"
+            "  (fc1): Linear(in_features=9216, out_features=128, bias=true)\n"
+            "  (fc2): Linear(in_features=128, out_features=10, bias=true)\n"
+            ")");
+  int visited = 0;
+  net->apply([&](nn::Module&) { ++visited; });
+  EXPECT_EQ(visited, 5);
+  net->eval();
+  EXPECT_FALSE(net->fc1->is_training());
+  net->train();
+  EXPECT_TRUE(net->conv2->is_training());
+  Tensor out = net->forward(randn({2, 1, 28, 28}));
+  EXPECT_EQ(out.sizes(), (Shape{2, 10}));
+  out.sum().backward();
+  EXPECT_TRUE(net->fc1->weight.grad().defined());
+  net->zero_grad();
+  EXPECT_FALSE(net->fc1->weight.grad().defined());
+}
+
+TEST(Module, RejectsBadNames) {
+  nn::Module m;
+  EXPECT_THROW(m.register_parameter("", zeros({1})), Error);
+  EXPECT_THROW(m.register_parameter("a.b", zeros({1})), Error);
+  m.register_parameter("w", zeros({1}));
+  EXPECT_THROW(m.register_buffer("w", zeros({1})), Error);
+  EXPECT_THROW(m.register_module("w", nn::make<nn::ReLU>()), Error);
+  EXPECT_THROW(m.forward(zeros({1})), Error);
+}
+
+TEST(Layers, DefaultInitialisationBounds) {
+  manual_seed(1);
+  nn::Linear lin(784, 512);
+  const double bound = 1.0 / std::sqrt(784.0);  // kaiming_uniform(a=sqrt(5)) == U(+-1/sqrt(fan_in))
+  EXPECT_LE(lin.weight.abs().max().item<double>(), bound);
+  EXPECT_GT(lin.weight.abs().max().item<double>(), 0.99 * bound);
+  EXPECT_LE(lin.bias.abs().max().item<double>(), bound);
+  EXPECT_NEAR(ember::std(lin.weight).item<double>(), bound / std::sqrt(3.0), 2e-3 * bound * 10);
+  nn::Conv2d conv(nn::Conv2dOptions(32, 64, 3).stride(2).padding(1).bias(false));
+  EXPECT_EQ(conv.weight.sizes(), (Shape{64, 32, 3, 3}));
+  EXPECT_FALSE(conv.bias.defined());
+  EXPECT_EQ(conv.forward(zeros({1, 32, 8, 8})).sizes(), (Shape{1, 64, 4, 4}));
+  Tensor w = empty({100, 50});
+  nn::init::xavier_uniform_(w);
+  EXPECT_LE(w.abs().max().item<double>(), std::sqrt(6.0 / 150));
+  nn::init::kaiming_normal_(w, 0, "fan_in", "relu");
+  EXPECT_NEAR(ember::std(w).item<double>(), std::sqrt(2.0 / 50), 0.02);
+}
+
+TEST(Layers, BatchNormTrainEvalAndBuffers) {
+  nn::BatchNorm2d bn(3);
+  Tensor x = randn({8, 3, 4, 4}) * 3.0 + 2.0;
+  Tensor y = bn.forward(x);
+  EXPECT_NEAR(y.mean().item<double>(), 0.0, 1e-5);
+  EXPECT_NEAR(bn.running_mean.mean().item<double>(), 0.2, 0.1);  // moved 10% toward ~2
+  EXPECT_EQ(bn.num_batches_tracked.item<std::int64_t>(), 1);
+  bn.eval();
+  Tensor before = bn.running_mean.clone();
+  bn.forward(x);
+  EXPECT_EQ(bn.running_mean.to_vector<float>(), before.to_vector<float>());
+  std::vector<std::string> names;
+  for (auto& [n, _] : bn.state_dict()) names.push_back(n);
+  EXPECT_EQ(names, (std::vector<std::string>{"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}));
+  EXPECT_THROW(bn.forward(randn({2, 3})), Error);
+}
+
+TEST(Layers, DropoutFollowsTrainingMode) {
+  nn::Dropout d(0.5);
+  Tensor x = ones({1000});
+  EXPECT_GT((d.forward(x) == 0.0).to(DType::Float32).sum().item<float>(), 300.0f);
+  d.eval();
+  EXPECT_TRUE(d.forward(x).is_same(x));
+}
+
+TEST(Layers, SequentialNamesChildrenByPosition) {
+  nn::Sequential seq{nn::make<nn::Linear>(4, 3), nn::make<nn::ReLU>(), nn::make<nn::Linear>(3, 2)};
+  std::vector<std::string> names;
+  for (auto& [n, _] : seq.named_parameters()) names.push_back(n);
+  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"}));
+  EXPECT_EQ(seq.forward(randn({5, 4})).sizes(), (Shape{5, 2}));
+  EXPECT_EQ(seq.size(), 3u);
+  EXPECT_THROW(seq[3], Error);
+}
+
+std::string temp_path(const char* name) { return (std::filesystem::temp_directory_path() / name).string(); }
+
+TEST(StateDict, RoundTripThroughSafetensors) {
+  auto a = std::make_shared<Net>(), b = std::make_shared<Net>();
+  const std::string path = temp_path("ember_nn_roundtrip.safetensors");
+  a->save(path, {{"arch", "Net"}});
+  auto meta = b->load(path);
+  EXPECT_EQ(meta.at("arch"), "Net");
+  const auto sa = a->state_dict(), sb = b->state_dict();
+  for (std::size_t i = 0; i < sa.size(); ++i) EXPECT_EQ(sa[i].second.to_vector<float>(), sb[i].second.to_vector<float>());
+  std::remove(path.c_str());
+}
+
+TEST(StateDict, StrictLoadSaysWhatDiffers) {
+  nn::Sequential m{nn::make<nn::Linear>(4, 3)};
+  nn::NamedTensors state{{"0.weight", zeros({3, 5})}, {"0.extra", zeros({1})}};
+  try {
+    m.load_state_dict(state);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "load_state_dict: error(s) loading state_dict for Sequential:\n"
+                 "  missing keys: 0.bias\n"
+                 "  unexpected keys: 0.extra\n"
+                 "  size or dtype mismatch: 0.weight: checkpoint [3, 5] float32 vs model [3, 4] float32");
+  }
+  // Non-strict still refuses a wrong shape, but accepts a partial state.
+  EXPECT_THROW(m.load_state_dict(state, false), Error);
+  m.load_state_dict({{"0.bias", ones({3})}}, false);
+  EXPECT_EQ(m.state_dict()[1].second.to_vector<float>(), (std::vector<float>{1, 1, 1}));
+}
+
+TEST(Losses, CrossEntropyIsStableAndMatchesNll) {
+  Tensor logits = tensor({{1e4, 0, -1e4}, {3, 1, 2}}), targets = tensor({2, 0}, DType::Int64);
+  const double ce = nn::F::cross_entropy(logits, targets).item<double>();
+  EXPECT_TRUE(std::isfinite(ce));
+  EXPECT_NEAR(ce, nn::F::nll_loss(log_softmax(logits, 1), targets).item<double>(), 1e-3);
+  nn::CrossEntropyLoss loss;
+  EXPECT_NEAR(loss(logits, targets).item<double>(), ce, 1e-6);
+  EXPECT_THROW(nn::F::cross_entropy(logits, tensor({3, 0}, DType::Int64)), Error);
+  EXPECT_THROW(nn::F::cross_entropy(logits, tensor({1.0, 0.0})), Error);
+}
+
+}  // namespace

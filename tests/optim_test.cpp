@@ -1,0 +1,243 @@
+// Optimizers against 100 steps of PyTorch on a fixed float64 MLP
+// (tests/data/optim_reference.txt from scripts/gen_optim_reference.py),
+// convergence, validation, state save/resume, schedulers, clipping.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+
+#include <ember/ember.h>
+
+namespace {
+using namespace ember;
+
+struct Reference {
+  nn::NamedTensors initial;
+  std::map<std::string, Tensor> data;
+  std::map<std::string, nn::NamedTensors> finals;
+};
+
+Tensor read_values(std::istream& in) {
+  std::int64_t ndim = 0, count = 0;
+  in >> ndim;
+  Shape shape(static_cast<std::size_t>(ndim));
+  for (auto& d : shape) in >> d;
+  in >> count;
+  std::vector<double> v(static_cast<std::size_t>(count));
+  for (auto& x : v) in >> x;
+  return from_vector(v, shape);
+}
+
+const Reference& reference() {
+  static const Reference ref = [] {
+    Reference r;
+    std::ifstream in(EMBER_TEST_DATA_DIR "/optim_reference.txt");
+    EXPECT_TRUE(in.good());
+    std::string tag, name, current;
+    while (in >> tag) {
+      if (tag[0] == '#') {
+        std::getline(in, tag);
+      } else if (tag == "param") {
+        in >> name;
+        r.initial.emplace_back(name, read_values(in));
+      } else if (tag == "data") {
+        in >> name;
+        r.data[name] = read_values(in);
+      } else if (tag == "case") {
+        in >> current;
+      } else if (tag == "final") {
+        in >> name;
+        r.finals[current].emplace_back(name, read_values(in));
+      } else if (tag == "loss") {
+        double a, b;
+        in >> a >> b;
+      }
+    }
+    return r;
+  }();
+  return ref;
+}
+
+std::shared_ptr<nn::Sequential> mlp() {
+  auto m = std::make_shared<nn::Sequential>(
+      std::initializer_list<std::shared_ptr<nn::Module>>{nn::make<nn::Linear>(4, 5), nn::make<nn::Tanh>(), nn::make<nn::Linear>(5, 3)});
+  m->to(DType::Float64);
+  m->load_state_dict(reference().initial);
+  return m;
+}
+
+using Factory = std::function<std::unique_ptr<optim::Optimizer>(const TensorList&)>;
+
+const std::map<std::string, Factory>& cases() {
+  using namespace optim;
+  static const std::map<std::string, Factory> c = {
+      {"sgd", [](const TensorList& p) { return std::make_unique<SGD>(p, SGDOptions(0.1)); }},
+      {"sgd_momentum", [](const TensorList& p) { return std::make_unique<SGD>(p, SGDOptions(0.05).momentum(0.9).dampening(0.1).weight_decay(1e-3)); }},
+      {"sgd_nesterov", [](const TensorList& p) { return std::make_unique<SGD>(p, SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(1e-2)); }},
+      {"adam", [](const TensorList& p) { return std::make_unique<Adam>(p, AdamOptions(1e-2)); }},
+      {"adam_amsgrad_wd", [](const TensorList& p) { return std::make_unique<Adam>(p, AdamOptions(1e-2).beta1(0.8).beta2(0.99).weight_decay(1e-2).amsgrad(true)); }},
+      {"adamw", [](const TensorList& p) { return std::make_unique<AdamW>(p, AdamOptions(1e-2).weight_decay(0.1)); }},
+      {"adamw_amsgrad", [](const TensorList& p) { return std::make_unique<AdamW>(p, AdamOptions(1e-2).amsgrad(true)); }},
+      {"rmsprop", [](const TensorList& p) { return std::make_unique<RMSprop>(p, RMSpropOptions(1e-2)); }},
+      {"rmsprop_centered_momentum", [](const TensorList& p) { return std::make_unique<RMSprop>(p, RMSpropOptions(1e-2).alpha(0.9).centered(true).momentum(0.5).weight_decay(1e-2)); }},
+      {"adagrad", [](const TensorList& p) { return std::make_unique<Adagrad>(p, AdagradOptions(0.1).lr_decay(0.01).weight_decay(0.01).initial_accumulator_value(0.1)); }},
+      {"adadelta", [](const TensorList& p) { return std::make_unique<Adadelta>(p, AdadeltaOptions(1.0)); }},
+      {"adadelta_wd", [](const TensorList& p) { return std::make_unique<Adadelta>(p, AdadeltaOptions(0.5).rho(0.95).eps(1e-5).weight_decay(0.01)); }},
+      {"adam_groups", [](const TensorList& p) {
+         std::vector<ParamGroup> groups{{{p[0], p[1]}, {{"lr", 3e-2}}}, {{p[2], p[3]}, {}}};
+         return std::make_unique<Adam>(groups, AdamOptions(1e-2));
+       }},
+  };
+  return c;
+}
+
+void train(nn::Module& m, optim::Optimizer& opt, int steps) {
+  const Tensor x = reference().data.at("x"), y = reference().data.at("y");
+  for (int i = 0; i < steps; ++i) {
+    opt.zero_grad();
+    nn::F::mse_loss(m.forward(x), y).backward();
+    opt.step();
+  }
+}
+
+class OptimizerMatchesPyTorch : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OptimizerMatchesPyTorch, After100Steps) {
+  auto m = mlp();
+  auto opt = cases().at(GetParam())(m->parameters());
+  train(*m, *opt, 100);
+  const auto& expected = reference().finals.at(GetParam());
+  const auto actual = m->state_dict();
+  ASSERT_EQ(actual.size(), expected.size());
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    ASSERT_EQ(actual[i].first, expected[i].first);
+    auto a = actual[i].second.to_vector<double>(), e = expected[i].second.to_vector<double>();
+    for (std::size_t k = 0; k < a.size(); ++k)
+      EXPECT_NEAR(a[k], e[k], 1e-8 * std::max(1.0, std::abs(e[k]))) << GetParam() << " " << actual[i].first << "[" << k << "]";
+  }
+}
+
+std::vector<std::string> case_names() {
+  std::vector<std::string> n;
+  for (const auto& [k, _] : cases()) n.push_back(k);
+  return n;
+}
+INSTANTIATE_TEST_SUITE_P(Optim, OptimizerMatchesPyTorch, ::testing::ValuesIn(case_names()));
+
+TEST(Optim, EveryReferenceCaseIsTested) {
+  for (const auto& [name, _] : reference().finals) EXPECT_TRUE(cases().count(name)) << name;
+}
+
+TEST(Optim, StateSaveAndLoadResumesExactly) {
+  for (const auto& name : {"adam", "sgd_momentum", "adadelta", "rmsprop_centered_momentum", "adagrad"}) {
+    auto straight = mlp();
+    auto opt = cases().at(name)(straight->parameters());
+    train(*straight, *opt, 20);
+
+    auto first = mlp();
+    auto opt1 = cases().at(name)(first->parameters());
+    train(*first, *opt1, 10);
+    const auto model_state = first->state_dict();
+    const auto opt_state = opt1->state_dict();
+    auto resumed = mlp();
+    resumed->load_state_dict(model_state);
+    auto opt2 = cases().at(name)(resumed->parameters());
+    opt2->load_state_dict(opt_state);
+    train(*resumed, *opt2, 10);
+    const auto a = straight->state_dict(), b = resumed->state_dict();
+    for (std::size_t i = 0; i < a.size(); ++i)
+      EXPECT_EQ(a[i].second.to_vector<double>(), b[i].second.to_vector<double>()) << name << " " << a[i].first;
+  }
+}
+
+TEST(Optim, LearnsXor) {
+  manual_seed(0);
+  auto m = std::make_shared<nn::Sequential>(
+      std::initializer_list<std::shared_ptr<nn::Module>>{nn::make<nn::Linear>(2, 8), nn::make<nn::Tanh>(), nn::make<nn::Linear>(8, 1)});
+  const Tensor x = tensor({{0, 0}, {0, 1}, {1, 0}, {1, 1}}), y = from_vector(std::vector<float>{0, 1, 1, 0}, Shape{4, 1});
+  optim::Adam opt(m->parameters(), optim::AdamOptions(0.05));
+  for (int i = 0; i < 500; ++i) {
+    opt.zero_grad();
+    nn::F::binary_cross_entropy_with_logits(m->forward(x), y).backward();
+    opt.step();
+  }
+  const auto p = sigmoid(m->forward(x)).to_vector<float>();
+  EXPECT_LT(p[0], 0.1f);
+  EXPECT_GT(p[1], 0.9f);
+  EXPECT_GT(p[2], 0.9f);
+  EXPECT_LT(p[3], 0.1f);
+}
+
+TEST(Optim, ValidatesHyperparameters) {
+  Tensor w = zeros({2}).requires_grad_();
+  try {
+    optim::Adam opt({w}, optim::AdamOptions(-1));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "Adam: invalid lr: -1");
+  }
+  EXPECT_THROW(optim::Adam({w}, optim::AdamOptions().beta1(1.0)), Error);
+  EXPECT_THROW(optim::SGD({w}, optim::SGDOptions(0.1).nesterov(true)), Error);
+  EXPECT_THROW(optim::SGD({w, w}, optim::SGDOptions(0.1)), Error);  // a parameter twice
+  EXPECT_THROW(optim::Adadelta({w}, optim::AdadeltaOptions().rho(1.5)), Error);
+  EXPECT_THROW(optim::SGD(TensorList{}, optim::SGDOptions(0.1)), Error);
+}
+
+TEST(Optim, SkipsParametersWithoutGradients) {
+  Tensor a = ones({2}).requires_grad_(), b = ones({2}).requires_grad_();
+  optim::SGD opt({a, b}, optim::SGDOptions(0.5));
+  (a * 2.0).sum().backward();
+  opt.step();
+  EXPECT_EQ(a.to_vector<float>(), (std::vector<float>{0, 0}));
+  EXPECT_EQ(b.to_vector<float>(), (std::vector<float>{1, 1}));
+  opt.zero_grad();
+  EXPECT_FALSE(a.grad().defined());
+}
+
+TEST(Schedulers, FollowTheirFormulas) {
+  Tensor w = zeros({1}).requires_grad_();
+  optim::SGD opt({w}, optim::SGDOptions(1.0));
+  optim::StepLR step(opt, 2, 0.5);
+  std::vector<double> lrs;
+  for (int i = 0; i < 5; ++i) {
+    step.step();
+    lrs.push_back(step.get_last_lr()[0]);
+  }
+  EXPECT_EQ(lrs, (std::vector<double>{1.0, 0.5, 0.5, 0.25, 0.25}));
+
+  optim::SGD opt2({w}, optim::SGDOptions(1.0));
+  optim::MultiStepLR ms(opt2, {2, 4}, 0.1);
+  for (int i = 0; i < 4; ++i) ms.step();
+  EXPECT_NEAR(ms.get_last_lr()[0], 0.01, 1e-15);
+
+  optim::SGD opt3({w}, optim::SGDOptions(1.0));
+  optim::CosineAnnealingLR cos(opt3, 10, 0.1);
+  for (int i = 0; i < 5; ++i) cos.step();
+  EXPECT_NEAR(cos.get_last_lr()[0], 0.55, 1e-12);
+
+  optim::SGD opt4({w}, optim::SGDOptions(0.1));
+  optim::ReduceLROnPlateau plateau(opt4, optim::ReduceLROnPlateau::Mode::Min, 0.5, 1);
+  for (double metric : {1.0, 0.9, 0.95, 0.95}) plateau.step(metric);
+  EXPECT_NEAR(plateau.get_last_lr()[0], 0.05, 1e-15);
+
+  optim::Adam opt5({w}, optim::AdamOptions(1.0));
+  optim::OneCycleLR one(opt5, 0.1, 10);
+  EXPECT_NEAR(one.get_last_lr()[0], 0.1 / 25, 1e-12);  // starts at max_lr / div_factor
+  for (int i = 0; i < 2; ++i) one.step();
+  EXPECT_NEAR(one.get_last_lr()[0], 0.1, 1e-12);  // peak at pct_start * total - 1
+  EXPECT_NEAR(opt5.param_groups()[0].options.at("beta1"), 0.85, 1e-12);
+  for (int i = 0; i < 7; ++i) one.step();
+  EXPECT_NEAR(one.get_last_lr()[0], 0.1 / 25 / 1e4, 1e-12);
+}
+
+TEST(Clip, GradNormAndValue) {
+  Tensor a = ones({4}).requires_grad_();
+  (a * 3.0).sum().backward();  // grad 3 each, norm 6
+  EXPECT_NEAR(optim::clip_grad_norm_({a}, 1.5), 6.0, 1e-6);
+  EXPECT_NEAR(ember::sqrt((a.grad() * a.grad()).sum()).item<double>(), 1.5, 1e-5);
+  optim::clip_grad_value_({a}, 0.1);
+  EXPECT_NEAR(a.grad().max().item<double>(), 0.1, 1e-7);
+}
+
+}  // namespace
