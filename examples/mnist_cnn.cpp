@@ -57,8 +57,8 @@ int main(int argc, char** argv) try {
   for (std::int64_t epoch = 1; epoch <= epochs; ++epoch) {
     EpochResult tr = train_epoch(*model, *opt, train_loader, loss_fn);
     test = evaluate(*model, test_loader, loss_fn);
-    fmt::print("epoch {:2d}/{}  train loss {:.4f}  test loss {:.4f}  accuracy {:.2f}%  {:.1f}s ({:.0f} samples/s)  lr {:.4g}\n",
-               epoch, epochs, tr.loss, test.loss, 100.0 * test.accuracy, tr.seconds, tr.samples_per_second,
+    fmt::print("epoch {:2d}/{}  train loss {:.4f}  test loss {:.4f}  accuracy {:.2f}%  {:.1f}s ({:.0f} samples/s)  eval {:.2f}s  lr {:.4g}\n",
+               epoch, epochs, tr.loss, test.loss, 100.0 * test.accuracy, tr.seconds, tr.samples_per_second, test.seconds,
                scheduler.get_last_lr()[0]);
     scheduler.step();
   }

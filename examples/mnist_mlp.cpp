@@ -1,7 +1,7 @@
 // MNIST with a multi-layer perceptron: 784-512-512-10, ReLU, dropout 0.2, Adam.
 // The C++ twin of the classic Keras/PyTorch MLP example.
 //
-//   mnist_mlp [--epochs 5] [--batch-size 64] [--optimizer adam] [--lr 1e-3] [--seed 1]
+//   mnist_mlp [--epochs 10] [--batch-size 64] [--optimizer adam] [--lr 1e-3] [--seed 1]
 //             [--threads N] [--data build/mnist] [--save mnist_mlp.safetensors]
 //   mnist_mlp --preset nielsen   # the seed's numpy network: 784-30-10 sigmoid,
 //                                # quadratic cost, plain SGD lr 3.0, batch 10
@@ -31,7 +31,7 @@ struct MLP : nn::Module {
 };
 
 int main(int argc, char** argv) try {
-  Flags flags(argc, argv, {{"epochs", "5"}, {"batch-size", "64"}, {"optimizer", "adam"}, {"lr", "1e-3"}, {"seed", "1"},
+  Flags flags(argc, argv, {{"epochs", "10"}, {"batch-size", "64"}, {"optimizer", "adam"}, {"lr", "1e-3"}, {"seed", "1"},
                            {"threads", std::to_string(get_num_threads())}, {"data", "build/mnist"}, {"save", ""},
                            {"preset", "default"}, {"limit", "0"}, {"expect-accuracy", "0"}});
   const bool nielsen = flags.str("preset") == "nielsen";
@@ -60,12 +60,12 @@ int main(int argc, char** argv) try {
 
   const auto start = Clock::now();
   EvalResult test;
-  const std::int64_t epochs = nielsen && flags.str("epochs") == "5" ? 30 : flags.integer("epochs");
+  const std::int64_t epochs = nielsen && flags.str("epochs") == "10" ? 30 : flags.integer("epochs");
   for (std::int64_t epoch = 1; epoch <= epochs; ++epoch) {
     EpochResult tr = train_epoch(*model, *opt, train_loader, loss_fn);
     test = evaluate(*model, test_loader, loss_fn);
-    fmt::print("epoch {:2d}/{}  train loss {:.4f}  test loss {:.4f}  accuracy {:.2f}%  {:.1f}s ({:.0f} samples/s)\n", epoch,
-               epochs, tr.loss, test.loss, 100.0 * test.accuracy, tr.seconds, tr.samples_per_second);
+    fmt::print("epoch {:2d}/{}  train loss {:.4f}  test loss {:.4f}  accuracy {:.2f}%  {:.1f}s ({:.0f} samples/s)  eval {:.2f}s\n", epoch,
+               epochs, tr.loss, test.loss, 100.0 * test.accuracy, tr.seconds, tr.samples_per_second, test.seconds);
   }
   fmt::print("test accuracy {:.2f}% after {} epochs in {:.1f}s\n", 100.0 * test.accuracy, epochs, seconds_since(start));
   if (!flags.str("save").empty()) {

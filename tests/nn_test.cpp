@@ -154,6 +154,36 @@ TEST(StateDict, StrictLoadSaysWhatDiffers) {
   EXPECT_EQ(m.state_dict()[1].second.to_vector<float>(), (std::vector<float>{1, 1, 1}));
 }
 
+// The same small net as scripts/gen_interop_reference.py builds in PyTorch.
+struct SmallNet : nn::Module {
+  SmallNet() : nn::Module("SmallNet") {
+    conv1 = register_module("conv1", nn::make<nn::Conv2d>(nn::Conv2dOptions(1, 4, 3)));
+    bn1 = register_module("bn1", nn::make<nn::BatchNorm2d>(4));
+    fc1 = register_module("fc1", nn::make<nn::Linear>(36, 5));
+    fc2 = register_module("fc2", nn::make<nn::Linear>(5, 3));
+  }
+  Tensor forward(const Tensor& x) override {
+    Tensor h = max_pool2d(relu(bn1->forward(conv1->forward(x))), {2, 2});
+    return fc2->forward(relu(fc1->forward(h.flatten(1))));
+  }
+  std::shared_ptr<nn::Conv2d> conv1;
+  std::shared_ptr<nn::BatchNorm2d> bn1;
+  std::shared_ptr<nn::Linear> fc1, fc2;
+};
+
+TEST(StateDict, WeightsFromPyTorchLoadAndGiveTheSameOutput) {
+  SmallNet net;
+  const auto meta = net.load(EMBER_TEST_DATA_DIR "/torch_small_net.safetensors");
+  EXPECT_EQ(meta.at("framework").rfind("pytorch", 0), 0u);
+  net.eval();
+  const auto io = safetensors::load(EMBER_TEST_DATA_DIR "/torch_small_net_io.safetensors").tensors;
+  Tensor input, expected;
+  for (const auto& [name, t] : io) (name == "input" ? input : expected) = t;
+  const auto out = net.forward(input).to_vector<float>(), want = expected.to_vector<float>();
+  ASSERT_EQ(out.size(), want.size());
+  for (std::size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], want[i], 1e-5) << i;
+}
+
 TEST(Losses, CrossEntropyIsStableAndMatchesNll) {
   Tensor logits = tensor({{1e4, 0, -1e4}, {3, 1, 2}}), targets = tensor({2, 0}, DType::Int64);
   const double ce = nn::F::cross_entropy(logits, targets).item<double>();

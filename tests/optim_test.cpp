@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -149,6 +150,25 @@ TEST(Optim, StateSaveAndLoadResumesExactly) {
     for (std::size_t i = 0; i < a.size(); ++i)
       EXPECT_EQ(a[i].second.to_vector<double>(), b[i].second.to_vector<double>()) << name << " " << a[i].first;
   }
+}
+
+TEST(Optim, CheckpointFileResumesARun) {
+  auto straight = mlp();
+  auto opt = cases().at("adam")(straight->parameters());
+  train(*straight, *opt, 20);
+
+  auto first = mlp();
+  auto opt1 = cases().at("adam")(first->parameters());
+  train(*first, *opt1, 10);
+  const std::string path = (std::filesystem::temp_directory_path() / "ember_checkpoint.safetensors").string();
+  optim::save_checkpoint(path, *first, *opt1, {{"epoch", "10"}});
+  auto resumed = mlp();
+  auto opt2 = cases().at("adam")(resumed->parameters());
+  EXPECT_EQ(optim::load_checkpoint(path, *resumed, *opt2).at("epoch"), "10");
+  train(*resumed, *opt2, 10);
+  for (std::size_t i = 0; i < straight->state_dict().size(); ++i)
+    EXPECT_EQ(straight->state_dict()[i].second.to_vector<double>(), resumed->state_dict()[i].second.to_vector<double>());
+  std::filesystem::remove(path);
 }
 
 TEST(Optim, LearnsXor) {
