@@ -1,6 +1,8 @@
 // data/: IDX and MNIST readers on small files the tests write themselves (raw and
 // gzipped, valid and broken), datasets, and the DataLoader with and without its worker.
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <unistd.h>
 #include <zlib.h>
 
@@ -22,15 +24,7 @@ using namespace ember::data;
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 
-// The message of the ember::Error f throws ("<no error>" if none).
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using ember::test_util::message_of;
 
 #define EXPECT_ERROR_HAS(stmt, ...)                                                       \
   do {                                                                                    \

@@ -5,6 +5,8 @@
 // nn ops' error messages.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <ember/ember.h>
 #include <ember/ops/dnnl/onednn.h>
 
@@ -211,14 +213,7 @@ TEST(OneDnn, ThreadCountGovernsBothPaths) {
   for (std::size_t i = 0; i < one.size(); ++i) EXPECT_NEAR(one[i], reference[i], 1e-4);
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using ember::test_util::message_of;
 
 TEST(NnOpErrors, NameTheOpAndShapes) {
   EXPECT_EQ(message_of([] { conv2d(ones({64, 3, 28, 28}), ones({32, 1, 3, 3})); }),

@@ -1,19 +1,14 @@
 // Bad input throws ember::Error naming the op and the shapes; never a crash.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <ember/ember.h>
 
 namespace {
 using namespace ember;
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using ember::test_util::message_of;
 
 TEST(Errors, MessagesNameTheOpAndShapes) {
   EXPECT_EQ(message_of([] { mul(ones({3, 4}), ones({5})); }), "mul: shapes [3, 4] and [5] cannot be broadcast");

@@ -3,6 +3,8 @@
 // and a mutation sweep over a valid file that must load or throw, never crash.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -26,14 +28,7 @@ namespace st = ember::safetensors;
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using ember::test_util::message_of;
 
 // A fresh folder, removed with its contents at the end of the test.
 class TempDir {

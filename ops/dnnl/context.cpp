@@ -98,6 +98,18 @@ void reorder(const dnnl::memory& from, const dnnl::memory& to, const std::string
   stream().wait();
 }
 
+Output::Output(const dnnl::memory::desc& wanted, const dnnl::memory& user, std::string key)
+    : user_(user), memory_(user), key_(std::move(key)) {
+  if (wanted != user.get_desc()) {
+    keep_ = empty({static_cast<std::int64_t>((wanted.get_size() + sizeof(float) - 1) / sizeof(float))}, DType::Float32);
+    memory_ = dnnl::memory(wanted, engine(), keep_.raw_data());
+  }
+}
+
+void Output::finish() const {
+  if (memory_ != user_) reorder(memory_, user_, key_);
+}
+
 std::string key_of(const Tensor& t) {
   return fmt::format("[{}]/[{}]", fmt::join(t.sizes(), ","), fmt::join(t.strides(), ","));
 }

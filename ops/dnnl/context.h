@@ -76,6 +76,22 @@ void execute(const Cached& c, std::unordered_map<int, dnnl::memory> args);
 /// `from` in layout `to`: itself when the layouts agree, else reordered into a
 /// new buffer that `keep` holds alive. `key` names the reorder in the cache.
 dnnl::memory to_layout(const dnnl::memory& from, const dnnl::memory::desc& to, Tensor& keep, const std::string& key);
+/// Where a primitive writes an output whose user-facing tensor is in `user`'s
+/// layout: `user` itself when the primitive wants that layout, otherwise a
+/// temporary in the primitive's layout that finish() reorders into `user`.
+class Output {
+ public:
+  Output(const dnnl::memory::desc& wanted, const dnnl::memory& user, std::string key);
+  const dnnl::memory& memory() const { return memory_; }
+  /// Copies the result into the user's tensor if it was written elsewhere.
+  void finish() const;
+
+ private:
+  dnnl::memory user_, memory_;
+  Tensor keep_;
+  std::string key_;
+};
+
 /// Copies `from` into `to` across layouts (a cached reorder primitive).
 void reorder(const dnnl::memory& from, const dnnl::memory& to, const std::string& key);
 

@@ -70,20 +70,15 @@ Tensor conv2d_forward(const Tensor& x_in, const Tensor& w_in, const Tensor& b, c
       return make_cached(pd);
     });
     const auto& pd = pd_as<dnnl::convolution_forward::primitive_desc>(c);
-    Tensor keep_x, keep_w, keep_y;
+    Tensor keep_x, keep_w;
     auto src = to_layout(wrap(tagged_desc(x.sizes(), tag::nchw), x), pd.src_desc(), keep_x, g.key + "|src");
     auto wei = to_layout(wrap(tagged_desc(g.w_dims, weight_tag(p)), w), pd.weights_desc(), keep_w, g.key + "|wei");
-    auto user_dst = wrap(tagged_desc(y_shape, tag::nchw), y);
-    dnnl::memory dst = user_dst;
-    if (pd.dst_desc() != user_dst.get_desc()) {
-      keep_y = empty({static_cast<std::int64_t>(pd.dst_desc().get_size() / 4)}, DType::Float32);
-      dst = dnnl::memory(pd.dst_desc(), engine(), keep_y.raw_data());
-    }
-    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
+    const Output dst(pd.dst_desc(), wrap(tagged_desc(y_shape, tag::nchw), y), g.key + "|dst");
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst.memory()}};
     const Tensor bc = b.defined() ? b.contiguous() : Tensor();
     if (b.defined()) args.emplace(DNNL_ARG_BIAS, wrap(tagged_desc({y_shape[1]}, tag::x), bc));
     execute(c, std::move(args));
-    if (dst != user_dst) reorder(dst, user_dst, g.key + "|dst");
+    dst.finish();
   });
   return y;
 }
@@ -104,17 +99,12 @@ Tensor conv2d_backward_input(const Tensor& g_in, const Tensor& w_in, const Shape
       return make_cached(pd);
     });
     const auto& pd = pd_as<dnnl::convolution_backward_data::primitive_desc>(c);
-    Tensor keep_g, keep_w, keep_x;
+    Tensor keep_g, keep_w;
     auto diff_dst = to_layout(wrap(tagged_desc(gy.sizes(), tag::nchw), gy), pd.diff_dst_desc(), keep_g, g.key + "|ddst");
     auto wei = to_layout(wrap(tagged_desc(g.w_dims, weight_tag(p)), w), pd.weights_desc(), keep_w, g.key + "|wei");
-    auto user_dsrc = wrap(tagged_desc(x_shape, tag::nchw), gx);
-    dnnl::memory dsrc = user_dsrc;
-    if (pd.diff_src_desc() != user_dsrc.get_desc()) {
-      keep_x = empty({static_cast<std::int64_t>(pd.diff_src_desc().get_size() / 4)}, DType::Float32);
-      dsrc = dnnl::memory(pd.diff_src_desc(), engine(), keep_x.raw_data());
-    }
-    execute(c, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, dsrc}});
-    if (dsrc != user_dsrc) reorder(dsrc, user_dsrc, g.key + "|dsrc");
+    const Output dsrc(pd.diff_src_desc(), wrap(tagged_desc(x_shape, tag::nchw), gx), g.key + "|dsrc");
+    execute(c, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, dsrc.memory()}});
+    dsrc.finish();
   });
   return gx;
 }
@@ -141,19 +131,14 @@ std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& x_in, const Tenso
       return make_cached(pd);
     });
     const auto& pd = pd_as<dnnl::convolution_backward_weights::primitive_desc>(c);
-    Tensor keep_x, keep_g, keep_w;
+    Tensor keep_x, keep_g;
     auto src = to_layout(wrap(tagged_desc(x.sizes(), tag::nchw), x), pd.src_desc(), keep_x, g.key + "|src");
     auto diff_dst = to_layout(wrap(tagged_desc(gy.sizes(), tag::nchw), gy), pd.diff_dst_desc(), keep_g, g.key + "|ddst");
-    auto user_dw = wrap(tagged_desc(g.w_dims, weight_tag(p)), gw);
-    dnnl::memory dw = user_dw;
-    if (pd.diff_weights_desc() != user_dw.get_desc()) {
-      keep_w = empty({static_cast<std::int64_t>(pd.diff_weights_desc().get_size() / 4)}, DType::Float32);
-      dw = dnnl::memory(pd.diff_weights_desc(), engine(), keep_w.raw_data());
-    }
-    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
+    const Output dw(pd.diff_weights_desc(), wrap(tagged_desc(g.w_dims, weight_tag(p)), gw), g.key + "|dwei");
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw.memory()}};
     if (with_bias) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(tagged_desc({w_shape[0]}, tag::x), gb));
     execute(c, std::move(args));
-    if (dw != user_dw) reorder(dw, user_dw, g.key + "|dwei");
+    dw.finish();
   });
   return {gw, gb};
 }
