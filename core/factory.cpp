@@ -22,12 +22,20 @@ Tensor generate(Shape shape, DType dtype, F f) {
   return t;
 }
 
-// Random draws stay serial and in order so a seed gives the same tensor on any thread count.
+// Random fills draw element i from a counter-based stream, in parallel; a seed
+// gives the same tensor on any thread count.
 template <class F>
 Tensor generate_random(Shape shape, DType dtype, F draw) {
-  auto& g = default_generator();
-  std::lock_guard<std::mutex> lock(g.mutex());
-  return generate(std::move(shape), dtype, [&](std::int64_t) { return draw(g); });
+  const CounterStream stream = next_stream();
+  Tensor t = empty(std::move(shape), dtype);
+  dispatch(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = t.data_ptr<T>();
+    parallel_for(0, t.numel(), kParallelGrain / 8, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) p[i] = static_cast<T>(draw(stream, static_cast<std::uint64_t>(i)));
+    });
+  });
+  return t;
 }
 
 }  // namespace
@@ -78,18 +86,19 @@ Tensor eye(std::int64_t n, std::int64_t m, DType dtype) {
 
 Tensor rand(Shape shape, DType dtype) {
   dispatch_floating(dtype, "rand", [](auto) {});
-  return generate_random(std::move(shape), dtype, [](Generator& g) { return g.uniform(); });
+  return generate_random(std::move(shape), dtype, [](const CounterStream& s, std::uint64_t i) { return s.uniform(i); });
 }
 
 Tensor randn(Shape shape, DType dtype) {
   dispatch_floating(dtype, "randn", [](auto) {});
-  return generate_random(std::move(shape), dtype, [](Generator& g) { return g.normal(); });
+  return generate_random(std::move(shape), dtype, [](const CounterStream& s, std::uint64_t i) { return s.normal(i); });
 }
 
 Tensor randint(std::int64_t low, std::int64_t high, Shape shape, DType dtype) {
   EMBER_CHECK(low < high, "randint: expected low < high, got low={} high={}", low, high);
-  return generate_random(std::move(shape), dtype,
-                         [&](Generator& g) { return static_cast<double>(g.integer(low, high)); });
+  return generate_random(std::move(shape), dtype, [&](const CounterStream& s, std::uint64_t i) {
+    return static_cast<double>(s.integer(i, low, high));
+  });
 }
 
 Tensor randperm(std::int64_t n) {

@@ -11,7 +11,7 @@ void set_num_threads(int n);
 int get_num_threads();
 
 /// Ranges shorter than this run serially: below it, waking threads costs more than it saves.
-constexpr std::int64_t kParallelGrain = 32768;
+constexpr std::int64_t kParallelGrain = 131072;
 
 namespace detail {
 void parallel_for_impl(std::int64_t begin, std::int64_t end, std::int64_t grain,

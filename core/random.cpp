@@ -21,6 +21,18 @@ std::int64_t Generator::integer(std::int64_t low, std::int64_t high) {
   return low + static_cast<std::int64_t>(x % range);
 }
 
+double CounterStream::normal(std::uint64_t i) const {
+  double u1 = uniform(2 * i);
+  if (u1 <= 0.0) u1 = 0x1.0p-53;  // log(0) is -inf
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * uniform(2 * i + 1));
+}
+
+CounterStream next_stream() {
+  auto& g = default_generator();
+  std::lock_guard<std::mutex> lock(g.mutex());
+  return CounterStream{g.next_u64()};
+}
+
 Generator& default_generator() {
   static Generator g;
   return g;

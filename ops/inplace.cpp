@@ -72,18 +72,20 @@ Tensor& apply_inplace(Tensor& self, const char* op, const TensorList& others,
   return self;
 }
 
-// Fills self with draw(generator) in logical order (so a seed gives the same values for any layout).
+// Fills self with draw(stream, i) for its i-th element in logical order (so a
+// seed gives the same values for any layout and thread count).
 template <class Draw>
 Tensor& random_fill(Tensor& self, const char* op, Draw draw) {
   dispatch_floating(self.dtype(), op, [](auto) {});
   return apply_inplace(self, op, {}, [&](const Tensor& s) {
     Tensor r = empty(s.sizes(), s.dtype());
-    auto& g = default_generator();
-    std::lock_guard<std::mutex> lock(g.mutex());
+    const CounterStream stream = next_stream();
     dispatch(r.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* p = r.data_ptr<T>();
-      for (std::int64_t i = 0; i < r.numel(); ++i) p[i] = static_cast<T>(draw(g));
+      parallel_for(0, r.numel(), kParallelGrain / 8, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i) p[i] = static_cast<T>(draw(stream, static_cast<std::uint64_t>(i)));
+      });
     });
     return r;
   });
@@ -122,11 +124,15 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 Tensor& Tensor::uniform_(double from, double to) {
   EMBER_CHECK(from <= to, "uniform_: expects from <= to, got from={} to={}", from, to);
-  return random_fill(*this, "uniform_", [&](Generator& g) { return from + (to - from) * g.uniform(); });
+  return random_fill(*this, "uniform_", [&](const CounterStream& st, std::uint64_t i) {
+    return from + (to - from) * st.uniform(i);
+  });
 }
 Tensor& Tensor::normal_(double mean, double std) {
   EMBER_CHECK(std >= 0.0, "normal_: expects std >= 0, got {}", std);
-  return random_fill(*this, "normal_", [&](Generator& g) { return mean + std * g.normal(); });
+  return random_fill(*this, "normal_", [&](const CounterStream& st, std::uint64_t i) {
+    return mean + std * st.normal(i);
+  });
 }
 
 Tensor& operator+=(Tensor& a, const Tensor& b) { return a.add_(b); }

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "ember/core/parallel.h"
+
 #include "ember/ops/ops.h"
 
 namespace ember::optim {
@@ -26,6 +28,27 @@ Tensor& slot(std::map<std::string, Tensor>& s, const char* key, const Tensor& p,
 Tensor with_weight_decay(const Tensor& grad, const Tensor& p, double wd) { return wd != 0.0 ? grad + p * wd : grad; }
 
 constexpr double kInf = INFINITY;
+
+// Runs an update in one parallel pass over p, its gradient and its state
+// tensors (all contiguous), instead of a dozen whole-tensor ops: the step is
+// memory-bound, and each op would read and write every parameter again.
+// f(tag, p, g, state pointers, begin, end) runs the loop over [begin, end).
+template <class F>
+void fused(Tensor& p, const Tensor& grad, std::initializer_list<Tensor*> state, F f) {
+  const bool direct = p.is_contiguous();
+  Tensor work = direct ? p : p.contiguous();
+  const Tensor g = grad.contiguous().to(p.dtype());
+  dispatch_floating(p.dtype(), "optimizer", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* pp = work.data_ptr<T>();
+    const T* gp = g.data_ptr<T>();
+    std::vector<T*> sp;
+    for (Tensor* s : state) sp.push_back(s->data_ptr<T>());
+    parallel_for(0, work.numel(), kParallelGrain, [&](std::int64_t b, std::int64_t e) { f(tag, pp, gp, sp.data(), b, e); });
+  });
+  if (!direct) p.copy_(work);
+  p.bump_version();
+}
 
 }  // namespace
 
@@ -66,18 +89,30 @@ void SGD::validate(const Hyper& o) const {
               "SGD: nesterov momentum requires a momentum and zero dampening");
 }
 void SGD::update(Tensor& p, const Tensor& grad, const Hyper& o, State& s) {
-  Tensor d = with_weight_decay(grad, p, o.at("weight_decay"));
-  const double momentum = o.at("momentum");
-  if (momentum != 0.0) {
-    auto it = s.tensors.find("momentum_buffer");
-    if (it == s.tensors.end()) {
-      it = s.tensors.emplace("momentum_buffer", d.clone()).first;
-    } else {
-      it->second.mul_(momentum).add_(d, 1.0 - o.at("dampening"));
-    }
-    d = o.at("nesterov") != 0.0 ? d + it->second * momentum : it->second;
+  const double wd = o.at("weight_decay"), momentum = o.at("momentum"), lr = o.at("lr");
+  const double dampening = o.at("dampening");
+  const bool nesterov = o.at("nesterov") != 0.0;
+  if (momentum == 0.0) {
+    fused(p, grad, {}, [&](auto tag, auto* pp, const auto* gp, auto**, std::int64_t b, std::int64_t e) {
+      using T = typename decltype(tag)::type;
+      const T twd = T(wd), tlr = T(-lr);
+      for (std::int64_t i = b; i < e; ++i) pp[i] = pp[i] + tlr * (gp[i] + pp[i] * twd);
+    });
+    return;
   }
-  p.add_(d, -o.at("lr"));
+  const bool first = !s.tensors.count("momentum_buffer");
+  Tensor& buf = slot(s.tensors, "momentum_buffer", p);
+  fused(p, grad, {&buf}, [&](auto tag, auto* pp, const auto* gp, auto** st, std::int64_t b, std::int64_t e) {
+    using T = typename decltype(tag)::type;
+    const T twd = T(wd), tm = T(momentum), tdamp = T(1.0 - dampening), tlr = T(-lr);
+    T* bp = st[0];
+    for (std::int64_t i = b; i < e; ++i) {
+      T d = gp[i] + pp[i] * twd;
+      bp[i] = first ? d : bp[i] * tm + tdamp * d;  // PyTorch: the first buffer is d itself
+      d = nesterov ? d + bp[i] * tm : bp[i];
+      pp[i] = pp[i] + tlr * d;
+    }
+  });
 }
 
 // ---- Adam / AdamW ----
@@ -93,34 +128,47 @@ void validate_adam(const char* name, const Hyper& o) {
   EMBER_CHECK(o.at("beta2") >= 0.0 && o.at("beta2") < 1.0, "{}: invalid beta parameter at index 1: {}", name, o.at("beta2"));
   check_range(name, o, "weight_decay", 0.0, kInf);
 }
-// The shared Adam step on an already decayed gradient.
-void adam_step(Tensor& p, const Tensor& grad, const Hyper& o, std::map<std::string, Tensor>& s, std::int64_t step) {
-  const double b1 = o.at("beta1"), b2 = o.at("beta2");
-  Tensor& m = slot(s, "exp_avg", p);
-  Tensor& v = slot(s, "exp_avg_sq", p);
-  m.mul_(b1).add_(grad, 1.0 - b1);
-  v.mul_(b2).add_(grad * grad, 1.0 - b2);
+// The shared Adam step; `decay` is Adam's L2 term (added to the gradient),
+// `decoupled` AdamW's (p *= 1 - lr * wd first).
+void adam_step(Tensor& p, const Tensor& grad, const Hyper& o, std::map<std::string, Tensor>& s, std::int64_t step,
+               double decay, double decoupled) {
+  const double b1 = o.at("beta1"), b2 = o.at("beta2"), lr = o.at("lr"), eps = o.at("eps");
   const double bc1 = 1.0 - std::pow(b1, static_cast<double>(step));
   const double bc2_sqrt = std::sqrt(1.0 - std::pow(b2, static_cast<double>(step)));
-  Tensor denom;
-  if (o.at("amsgrad") != 0.0) {
-    Tensor& vmax = slot(s, "max_exp_avg_sq", p);
-    vmax.copy_(maximum(vmax, v));
-    denom = sqrt(vmax) / bc2_sqrt + o.at("eps");
-  } else {
-    denom = sqrt(v) / bc2_sqrt + o.at("eps");
-  }
-  p.add_(m / denom, -o.at("lr") / bc1);
+  const double step_size = lr / bc1;
+  const bool amsgrad = o.at("amsgrad") != 0.0;
+  Tensor& m = slot(s, "exp_avg", p);
+  Tensor& v = slot(s, "exp_avg_sq", p);
+  Tensor& vmax = amsgrad ? slot(s, "max_exp_avg_sq", p) : v;
+  fused(p, grad, {&m, &v, &vmax}, [&](auto tag, auto* pp, const auto* gp, auto** st, std::int64_t b, std::int64_t e) {
+    using T = typename decltype(tag)::type;
+    const T shrink = T(1.0 - lr * decoupled), tdecay = T(decay), tb1 = T(b1), tb1c = T(1.0 - b1), tb2 = T(b2),
+            tb2c = T(1.0 - b2), tbc2 = T(bc2_sqrt), teps = T(eps), tstep = T(-step_size);
+    T* __restrict mp = st[0];
+    T* __restrict vp = st[1];
+    T* vmp = st[2];
+    for (std::int64_t i = b; i < e; ++i) {
+      T pv = pp[i];
+      if (decoupled != 0.0) pv = pv * shrink;
+      const T g = gp[i] + pv * tdecay;
+      const T mi = mp[i] * tb1 + tb1c * g;
+      const T vi = vp[i] * tb2 + tb2c * (g * g);
+      mp[i] = mi;
+      vp[i] = vi;
+      T base = vi;
+      if (amsgrad) base = vmp[i] = std::max(vmp[i], vi);
+      pp[i] = pv + tstep * (mi / (std::sqrt(base) / tbc2 + teps));
+    }
+  });
 }
 }  // namespace
 void Adam::validate(const Hyper& o) const { validate_adam("Adam", o); }
 void Adam::update(Tensor& p, const Tensor& grad, const Hyper& o, State& s) {
-  adam_step(p, with_weight_decay(grad, p, o.at("weight_decay")), o, s.tensors, s.step);
+  adam_step(p, grad, o, s.tensors, s.step, o.at("weight_decay"), 0.0);
 }
 void AdamW::validate(const Hyper& o) const { validate_adam("AdamW", o); }
 void AdamW::update(Tensor& p, const Tensor& grad, const Hyper& o, State& s) {
-  p.mul_(1.0 - o.at("lr") * o.at("weight_decay"));  // decoupled decay
-  adam_step(p, grad, o, s.tensors, s.step);
+  adam_step(p, grad, o, s.tensors, s.step, 0.0, o.at("weight_decay"));
 }
 
 // ---- RMSprop ----
@@ -187,15 +235,24 @@ void Adadelta::validate(const Hyper& o) const {
   check_range("Adadelta", o, "eps", 0.0, kInf);
   check_range("Adadelta", o, "weight_decay", 0.0, kInf);
 }
-void Adadelta::update(Tensor& p, const Tensor& grad_in, const Hyper& o, State& s) {
-  const Tensor grad = with_weight_decay(grad_in, p, o.at("weight_decay"));
-  const double rho = o.at("rho"), eps = o.at("eps");
+void Adadelta::update(Tensor& p, const Tensor& grad, const Hyper& o, State& s) {
+  const double rho = o.at("rho"), eps = o.at("eps"), lr = o.at("lr"), wd = o.at("weight_decay");
   Tensor& sq = slot(s.tensors, "square_avg", p);
   Tensor& acc = slot(s.tensors, "acc_delta", p);
-  sq.mul_(rho).add_(grad * grad, 1.0 - rho);
-  const Tensor delta = sqrt(acc + eps) / sqrt(sq + eps) * grad;
-  acc.mul_(rho).add_(delta * delta, 1.0 - rho);
-  p.add_(delta, -o.at("lr"));
+  fused(p, grad, {&sq, &acc}, [&](auto tag, auto* pp, const auto* gp, auto** st, std::int64_t b, std::int64_t e) {
+    using T = typename decltype(tag)::type;
+    const T twd = T(wd), trho = T(rho), trc = T(1.0 - rho), teps = T(eps), tlr = T(-lr);
+    T* __restrict sqp = st[0];
+    T* __restrict accp = st[1];
+    for (std::int64_t i = b; i < e; ++i) {
+      const T g = gp[i] + pp[i] * twd;
+      const T sqi = sqp[i] * trho + trc * (g * g);
+      const T delta = std::sqrt(accp[i] + teps) / std::sqrt(sqi + teps) * g;
+      sqp[i] = sqi;
+      accp[i] = accp[i] * trho + trc * (delta * delta);
+      pp[i] = pp[i] + tlr * delta;
+    }
+  });
 }
 
 }  // namespace ember::optim
