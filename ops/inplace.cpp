@@ -93,17 +93,43 @@ Tensor& random_fill(Tensor& self, const char* op, Draw draw) {
 
 }  // namespace
 
+namespace {
+// Without history, and when other neither aliases self nor would change its
+// dtype, an in-place op writes straight into self: no temporary the size of self.
+template <class F>
+bool direct_inplace(Tensor& self, const Tensor& other, const char* op, F f) {
+  kernels::check_defined(self, op);
+  kernels::check_defined(other, op);
+  if (autograd::needs_grad({self, other}) || other.shares_storage(self) || !is_expandable_to(other.sizes(), self.sizes()))
+    return false;
+  const DType result = (other.dim() == 0 && !(is_floating(other.dtype()) && !self.is_floating_point()))
+                           ? self.dtype()
+                           : promote_types(self.dtype(), other.dtype());
+  if (result != self.dtype() || self.dtype() == DType::Bool) return false;
+  check_no_internal_overlap(self, op);
+  kernels::binary_into(self, other, f);
+  self.bump_version();
+  return true;
+}
+}  // namespace
+
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  if (direct_inplace(*this, other, "add_", [alpha](auto x, auto y) { return x + static_cast<decltype(x)>(alpha) * y; }))
+    return *this;
   return apply_inplace(*this, "add_", {other}, [&](const Tensor& s) { return add(s, other, alpha); });
 }
 Tensor& Tensor::sub_(const Tensor& other, double alpha) {
+  if (direct_inplace(*this, other, "sub_", [alpha](auto x, auto y) { return x - static_cast<decltype(x)>(alpha) * y; }))
+    return *this;
   return apply_inplace(*this, "sub_", {other}, [&](const Tensor& s) { return sub(s, other, alpha); });
 }
 Tensor& Tensor::mul_(const Tensor& other) {
+  if (direct_inplace(*this, other, "mul_", [](auto x, auto y) { return x * y; })) return *this;
   return apply_inplace(*this, "mul_", {other}, [&](const Tensor& s) { return mul(s, other); });
 }
 Tensor& Tensor::mul_(double value) { return mul_(wrap_scalar(value, *this)); }
 Tensor& Tensor::div_(const Tensor& other) {
+  if (is_floating_point() && direct_inplace(*this, other, "div_", [](auto x, auto y) { return x / y; })) return *this;
   return apply_inplace(*this, "div_", {other}, [&](const Tensor& s) { return div(s, other); });
 }
 Tensor& Tensor::div_(double value) { return div_(wrap_scalar(value, *this)); }

@@ -70,6 +70,17 @@ Tensor binary(const char* op, const Tensor& a, const Tensor& b, DType compute, F
 /// dims broadcast. float32 runs on oneDNN, anything else on the reference loops.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
+/// out = f(out, b) in place: b (cast to out's dtype) broadcasts to out's shape.
+/// The caller makes sure b does not share memory with out.
+template <class F>
+void binary_into(const Tensor& out, const Tensor& b, F f) {
+  const Tensor bc = cast(b, out.dtype());
+  dispatch(out.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    map_to<T, T, T>(out, [&](T x, T y) { return static_cast<T>(f(x, y)); }, out, bc);
+  });
+}
+
 /// The floating dtype unary math computes in: x's own when floating, else float32.
 inline DType float_dtype(const Tensor& x) { return x.is_floating_point() ? x.dtype() : DType::Float32; }
 
