@@ -151,6 +151,25 @@ TEST(Ops, InPlaceAliasingAndOverlap) {
   EXPECT_THROW(scalar_tensor(1).size(0), Error);
 }
 
+TEST(Ops, InPlaceArithmeticWithoutHistory) {
+  Tensor x = tensor({{1, 2}, {3, 4}});
+  const auto v = x.version();
+  x.add_(tensor({10, 20}), 2.0);  // broadcast, written straight into x
+  EXPECT_EQ(x.to_vector<float>(), (std::vector<float>{21, 42, 23, 44}));
+  EXPECT_GT(x.version(), v);
+  x.mul_(x);  // aliasing: computed into a temporary first
+  EXPECT_EQ(x.to_vector<float>(), (std::vector<float>{441, 1764, 529, 1936}));
+  x.sub_(ones({2}, DType::Int64)).div_(tensor({2.0}, DType::Float64));  // other dtypes
+  EXPECT_EQ(x.dtype(), DType::Float32);
+  EXPECT_EQ(x.at<float>({0, 0}), 220.0f);
+  Tensor t = x.t();
+  t.mul_(0.5);  // a strided self
+  EXPECT_EQ(x.at<float>({0, 0}), 110.0f);
+  Tensor i = arange(3);
+  i *= 2.0;
+  EXPECT_EQ(i.to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 2, 4}));
+}
+
 TEST(Ops, ScatterAddGradientWithLargerSource) {
   Tensor src = randn({3, 4}, DType::Float64).requires_grad_();
   Tensor idx = tensor({{0, 1, 2, 0}}, DType::Int64);
