@@ -15,8 +15,14 @@ class Allocator {
   virtual void deallocate(void* ptr, std::size_t nbytes) noexcept = 0;
 };
 
-/// The allocator new storages use (a plain aligned heap allocator by default).
+/// The allocator new storages use: a caching allocator over the aligned heap
+/// (set EMBER_CACHING_ALLOCATOR=0 in the environment, or build with the
+/// sanitizers, to allocate and free every block directly).
 Allocator* default_allocator();
+
+/// Bytes the caching allocator holds for reuse, and a way to give them back.
+std::size_t cached_bytes();
+void empty_cache();
 
 /// Replaces the allocator for storages created from now on; returns the old one.
 /// Storages remember the allocator that made them, so swapping is safe.
