@@ -190,6 +190,12 @@ case("conv2d_s2p1", "basic", lambda x, w, b: F.conv2d(x, w, b, stride=2, padding
 case("conv2d_dil2", "basic", lambda x, w: F.conv2d(x, w, dilation=2, padding=(1, 2)), [randn(1, 1, 7, 6), randn(2, 1, 3, 2)])
 case("conv2d_groups2", "basic", lambda x, w, b: F.conv2d(x, w, b, groups=2), [randn(2, 4, 4, 4), randn(4, 2, 2, 2), randn(4)])
 case("conv2d_1x1", "batch1", lambda x, w: F.conv2d(x, w), [randn(1, 3, 2, 3), randn(4, 3, 1, 1)])
+case("conv2d_input_grad", "s2p1", lambda g, w: torch.nn.grad.conv2d_input((1, 2, 6, 5), w, g, stride=2, padding=1),
+     [randn(1, 3, 3, 3), randn(3, 2, 3, 3)])
+case("conv2d_weight_grad", "groups2", lambda x, g: torch.nn.grad.conv2d_weight(x, (4, 2, 2, 2), g, groups=2),
+     [randn(2, 4, 4, 4), randn(2, 4, 3, 3)])
+case("avg_pool2d_backward", "p1", lambda g: torch.ops.aten.avg_pool2d_backward(
+    g, torch.zeros(1, 2, 5, 5, dtype=D), [3, 3], [2, 2], [1, 1], False, True, None), [randn(1, 2, 3, 3)])
 case("max_pool2d", "k2", lambda x: F.max_pool2d(x, 2), [distinct(2, 2, 4, 6)])
 case("max_pool2d_s1p1", "k3", lambda x: F.max_pool2d(x, 3, 1, 1), [distinct(1, 2, 5, 5)])
 case("max_pool2d_ceil", "k2s2", lambda x: F.max_pool2d(x, 2, 2, ceil_mode=True), [distinct(1, 1, 5, 5)])
