@@ -62,6 +62,42 @@ void BM_TinyMlpForwardBackward(benchmark::State& state) {
 }
 BENCHMARK(BM_TinyMlpForwardBackward);
 
+// The training-step pieces the performance work changed, so a regression shows.
+void BM_AdamStep(benchmark::State& state) {  // the MLP's 669,706 parameters
+  nn::Linear l1(784, 512), l2(512, 512), l3(512, 10);
+  TensorList params;
+  for (auto* m : {&l1, &l2, &l3})
+    for (auto& p : m->parameters()) params.push_back(p);
+  for (auto& p : params) p.set_grad(randn(p.sizes()));
+  optim::Adam opt(params, optim::AdamOptions(1e-3));
+  for (auto _ : state) opt.step();
+  state.SetItemsProcessed(state.iterations() * 669706);
+}
+BENCHMARK(BM_AdamStep)->UseRealTime();
+
+void BM_DropoutMask(benchmark::State& state) {  // random fill + mask for [64, 512]
+  Tensor x = randn({64, 512});
+  for (auto _ : state) benchmark::DoNotOptimize(dropout(x, 0.2, true));
+  state.SetItemsProcessed(state.iterations() * 64 * 512);
+}
+BENCHMARK(BM_DropoutMask)->UseRealTime();
+
+void BM_AllocateActivation(benchmark::State& state) {  // the CNN's largest activation, allocated and freed
+  for (auto _ : state) {
+    Tensor t = empty({64, 64, 24, 24});
+    static_cast<float*>(t.raw_data())[0] = 1.0f;  // touch it
+    benchmark::DoNotOptimize(t.raw_data());
+  }
+}
+BENCHMARK(BM_AllocateActivation)->UseRealTime();
+
+void BM_InPlaceAdd(benchmark::State& state) {
+  Tensor a = randn({state.range(0)}), b = randn({state.range(0)});
+  for (auto _ : state) a.add_(b, 0.5);
+  state.SetBytesProcessed(state.iterations() * state.range(0) * 12);
+}
+BENCHMARK(BM_InPlaceAdd)->Arg(1 << 16)->Arg(1 << 20)->UseRealTime();
+
 }  // namespace
 
 BENCHMARK_MAIN();
