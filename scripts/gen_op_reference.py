@@ -162,6 +162,10 @@ case("gather", "dim0", lambda x, i: torch.gather(x, 0, i), [randn(3, 4), index(3
 case("scatter_add", "dim0", lambda x, i, s: torch.scatter_add(x, 0, i, s), [randn(3, 4), index(3, 2, 4), randn(2, 4)])
 case("index_add", "dim0", lambda x, i, s: torch.index_add(x, 0, i, s), [randn(4, 3), index_values([1, 3, 1]), randn(3, 3)])
 
+case("sign", "2d", torch.sign, [kink_free(3, 4)])
+case("sum_to", "broadcast", lambda x: x.sum_to_size(3, 1), [randn(2, 3, 4)])
+case("slice_backward", "step2", lambda g: torch.ops.aten.slice_backward(g, [3, 6], 1, 1, 5, 2), [randn(3, 2)])
+
 # ---- views and copies ----
 case("view", "split", lambda x: x.view(2, 6), [randn(3, 4)])
 case("reshape", "merge", lambda x: x.reshape(-1), [randn(2, 3, 2)])

@@ -81,7 +81,5 @@ void binary_into(const Tensor& out, const Tensor& b, F f) {
   });
 }
 
-/// The floating dtype unary math computes in: x's own when floating, else float32.
-inline DType float_dtype(const Tensor& x) { return x.is_floating_point() ? x.dtype() : DType::Float32; }
 
 }  // namespace ember::kernels
