@@ -10,20 +10,10 @@
 namespace ember {
 namespace {
 
-int category(DType t) { return t == DType::Bool ? 0 : is_floating(t) ? 2 : 1; }
-
-// PyTorch's result type: a 0-d operand (such as a wrapped scalar) only decides
-// the dtype when it is of a higher category (bool < integer < floating) than
-// the dimensioned one; otherwise the dimensioned operand's dtype wins.
 DType promoted(const Tensor& a, const Tensor& b, const char* op) {
   kernels::check_defined(a, op);
   kernels::check_defined(b, op);
-  if ((a.dim() == 0) != (b.dim() == 0)) {
-    const Tensor& dimensioned = a.dim() ? a : b;
-    const Tensor& zero_dim = a.dim() ? b : a;
-    if (category(zero_dim.dtype()) <= category(dimensioned.dtype())) return dimensioned.dtype();
-  }
-  return promote_types(a.dtype(), b.dtype());
+  return kernels::result_type(a, b);
 }
 
 // Arithmetic on bools computes in int64 (Ember has no bool arithmetic).

@@ -102,10 +102,7 @@ bool direct_inplace(Tensor& self, const Tensor& other, const char* op, F f) {
   kernels::check_defined(other, op);
   if (autograd::needs_grad({self, other}) || other.shares_storage(self) || !is_expandable_to(other.sizes(), self.sizes()))
     return false;
-  const DType result = (other.dim() == 0 && !(is_floating(other.dtype()) && !self.is_floating_point()))
-                           ? self.dtype()
-                           : promote_types(self.dtype(), other.dtype());
-  if (result != self.dtype() || self.dtype() == DType::Bool) return false;
+  if (kernels::result_type(self, other) != self.dtype() || self.dtype() == DType::Bool) return false;
   check_no_internal_overlap(self, op);
   kernels::binary_into(self, other, f);
   self.bump_version();

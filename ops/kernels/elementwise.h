@@ -9,6 +9,19 @@ namespace ember::kernels {
 /// dst[...] = src[...] converted to dst's dtype; src broadcasts to dst's shape.
 void copy_into(const Tensor& dst, const Tensor& src);
 
+/// PyTorch's result type of a binary op: a 0-d operand (such as a wrapped
+/// scalar) decides the dtype only when it is of a higher category (bool <
+/// integer < floating) than the dimensioned one.
+inline DType result_type(const Tensor& a, const Tensor& b) {
+  auto category = [](DType t) { return t == DType::Bool ? 0 : is_floating(t) ? 2 : 1; };
+  if ((a.dim() == 0) != (b.dim() == 0)) {
+    const Tensor& dimensioned = a.dim() ? a : b;
+    const Tensor& zero_dim = a.dim() ? b : a;
+    if (category(zero_dim.dtype()) <= category(dimensioned.dtype())) return dimensioned.dtype();
+  }
+  return promote_types(a.dtype(), b.dtype());
+}
+
 /// x's values in `dtype`, no history: x itself (detached) when the dtype matches,
 /// else a contiguous converted copy.
 Tensor cast(const Tensor& x, DType dtype);
