@@ -103,6 +103,23 @@ TEST(OneDnn, Conv2dCombinations) {
                                 "permuted input");
 }
 
+// 3x3 unit-stride convolutions with 16k channels run on Winograd by default;
+// both algorithms must match the float64 reference, with and without padding.
+TEST(OneDnn, Conv2dWinogradAndDirect) {
+  manual_seed(15);
+  const bool before = onednn::conv_winograd();
+  for (bool winograd : {true, false}) {
+    onednn::set_conv_winograd(winograd);
+    EXPECT_EQ(onednn::conv_winograd(), winograd);
+    for (std::int64_t pad : {0, 1}) {
+      auto f = [pad](const TensorList& x) { return conv2d(x[0], x[1], x[2], {1, 1}, {pad, pad}); };
+      const std::string what = fmt::format("{} conv, padding {}", winograd ? "winograd" : "direct", pad);
+      expect_fast_matches_reference(f, {randn({3, 32, 13, 11}), randn({16, 32, 3, 3}), randn({16})}, what);
+    }
+  }
+  onednn::set_conv_winograd(before);
+}
+
 TEST(OneDnn, Pooling) {
   manual_seed(6);
   struct PoolCase {

@@ -24,6 +24,12 @@ Tensor conv2d_backward_input(const Tensor& g, const Tensor& w, const Shape& in_s
 std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& x, const Tensor& g, const Shape& w_shape, bool with_bias,
                                                  const Conv2dParams& p);
 
+/// Whether 3x3 unit-stride convolutions may use Winograd (default on, or
+/// EMBER_CONV_WINOGRAD=0 at start-up). Direct convolution rounds closer to
+/// the float64 reference; Winograd is about twice as fast.
+void set_conv_winograd(bool enabled);
+bool conv_winograd();
+
 struct Pool2dParams {
   std::array<std::int64_t, 2> kernel{1, 1}, stride{1, 1}, padding{0, 0}, dilation{1, 1};
   std::array<std::int64_t, 2> padding_r{0, 0};  // right/bottom padding that yields the wanted output size
