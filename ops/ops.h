@@ -55,6 +55,8 @@ Tensor sigmoid(const Tensor& x);
 Tensor erf(const Tensor& x);
 /// max(x, 0); the gradient at 0 is 0 (PyTorch's convention).
 Tensor relu(const Tensor& x);
+/// g where x > threshold, else 0 (relu's backward; PyTorch's threshold_backward).
+Tensor threshold_backward(const Tensor& g, const Tensor& x, double threshold);
 /// x for x > 0, slope * x otherwise.
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 /// x * Phi(x); approximate = "none" (erf) or "tanh".

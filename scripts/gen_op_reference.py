@@ -241,6 +241,9 @@ case("mlp_layer", "small", lambda x, w, b: torch.tanh(x @ w.t() + b).sum(1), [ra
 case("mse", "basic", lambda a, b: ((a - b) ** 2).mean(), [randn(3, 4), const(randn(3, 4))])
 case("cross_entropy_like", "basic", lambda x, y: -torch.log_softmax(x, 1).gather(1, y).mean(),
      [randn(4, 5), index(5, 4, 1)])
+# relu's backward as its own op (x only selects; its gradient is zero in PyTorch too)
+case("threshold_backward", "relu", lambda g, x: torch.ops.aten.threshold_backward(g, x, 0.0),
+     [randn(3, 4), const(kink_free(3, 4))])
 
 
 def tensor_line(tag, kind, t, requires_grad):

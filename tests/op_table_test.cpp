@@ -176,6 +176,7 @@ const std::map<std::string, OpRow>& op_table() {
       // view needs compatible strides (as in PyTorch), so it sees contiguous inputs only.
       {"sign", {[](const TensorList& x) { return sign(x[0]); }}},
       {"sum_to", {[](const TensorList& x) { return sum_to(x[0], {3, 1}); }}},
+      {"threshold_backward", {[](const TensorList& x) { return threshold_backward(x[0], x[1], 0.0); }}},
       {"slice_backward", {[](const TensorList& x) { return slice_backward(x[0], {3, 6}, 1, 1, 5, 2); }}},
       {"view", {[](const TensorList& x) { return x[0].view({2, 6}); }, {}, 1e-6, true, false}},
       {"reshape", {[](const TensorList& x) { return x[0].reshape({-1}); }}},
