@@ -50,14 +50,27 @@ TensorDataset::TensorDataset(Tensor data, Tensor targets) : data_(std::move(data
 
 Example TensorDataset::get(std::int64_t i) const {
   check_index(i, size(), "TensorDataset::get");
-  return {data_[i], targets_[i]};
+  return {apply(data_[i]), targets_[i]};
 }
+
+Tensor TensorDataset::apply(Tensor data) const {
+  for (const auto& t : transforms_) data = t(data);
+  return data;
+}
+
+TensorDataset& TensorDataset::transform(std::function<Tensor(const Tensor&)> transform) {
+  EMBER_CHECK(static_cast<bool>(transform), "TensorDataset::transform: got an empty function");
+  transforms_.push_back(std::move(transform));
+  return *this;
+}
+
+Tensor ToFloat::operator()(const Tensor& x) const { return x.to(DType::Float32) * scale; }
 
 Example TensorDataset::get_batch(const std::vector<std::int64_t>& indices) const {
   EMBER_CHECK(!indices.empty(), "TensorDataset::get_batch: empty list of indices");
   for (std::int64_t i : indices) check_index(i, size(), "TensorDataset::get_batch");
   const Tensor index = from_vector(indices);
-  return {index_select(data_, 0, index), index_select(targets_, 0, index)};
+  return {apply(index_select(data_, 0, index)), index_select(targets_, 0, index)};
 }
 
 TensorDataset& TensorDataset::map(const std::function<Tensor(const Tensor&)>& transform) {
@@ -75,7 +88,7 @@ Tensor Normalize::operator()(const Tensor& x) const {
   return (x - mean) / std;
 }
 
-MNIST::MNIST(const std::string& root, bool train) : MNIST(load(root, train)) {}
+MNIST::MNIST(const std::string& root, bool train) : MNIST(load(root, train)) { transform(ToFloat{}); }
 
 MNIST::MNIST(Example all) : TensorDataset(std::move(all.data), std::move(all.target)) {}
 
@@ -87,8 +100,7 @@ Example MNIST::load(const std::string& root, bool train) {
   const Tensor labels = read_mnist_labels(labels_path);
   EMBER_CHECK(images.size(0) == labels.size(0), "MNIST: {} has {} images but {} has {} labels", images_path,
               images.size(0), labels_path, labels.size(0));
-  Tensor data = (images.to(DType::Float32) / 255.0).reshape({images.size(0), 1, 28, 28});
-  return {data, labels};
+  return {images.reshape({images.size(0), 1, 28, 28}), labels};
 }
 
 }  // namespace ember::data

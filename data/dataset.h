@@ -37,24 +37,39 @@ class TensorDataset : public Dataset {
   TensorDataset(Tensor data, Tensor targets);
   /// N, the number of rows.
   std::int64_t size() const override { return data_.size(0); }
-  /// data[i] and targets[i] (views sharing storage).
+  /// data[i] and targets[i] (views sharing storage when no transform is set).
   Example get(std::int64_t i) const override;
   /// Gathers the rows with index_select: data [B, ...], target [B, ...] (new tensors).
   Example get_batch(const std::vector<std::int64_t>& indices) const override;
   /// Replaces the data tensor with transform(data) once, for all examples (e.g. Normalize);
   /// the result must keep N rows. Not to be called while a DataLoader iterates this dataset.
   TensorDataset& map(const std::function<Tensor(const Tensor&)>& transform);
+  /// Adds a transform that get() and get_batch() apply to the data they return,
+  /// after the ones added before (torchvision's transforms, applied per batch):
+  /// the stored data stays as it is, e.g. MNIST's bytes, a quarter of their
+  /// float32 size. It must work on one example [...] and on a batch [B, ...].
+  /// Not to be called while a DataLoader iterates this dataset.
+  TensorDataset& transform(std::function<Tensor(const Tensor&)> transform);
   /// The whole data tensor [N, ...] and target tensor [N, ...].
   const Tensor& data() const { return data_; }
   const Tensor& targets() const { return targets_; }
 
  private:
+  Tensor apply(Tensor data) const;
   Tensor data_;
   Tensor targets_;
+  std::vector<std::function<Tensor(const Tensor&)>> transforms_;
+};
+
+/// x as float32 times `scale` (torchvision's ToTensor for bytes: scale 1/255).
+struct ToFloat {
+  double scale = 1.0 / 255.0;
+  Tensor operator()(const Tensor& x) const;
 };
 
 /// (x - mean) / std elementwise, as torchvision's Normalize with one channel; x of any shape,
-/// integer inputs give float32. Use it with TensorDataset::map to normalise once.
+/// integer inputs give float32. Use it with TensorDataset::transform (per batch) or
+/// TensorDataset::map (once, for all examples).
 struct Normalize {
   double mean = 0.0;
   double std = 1.0;
@@ -63,8 +78,10 @@ struct Normalize {
 };
 
 /// MNIST from the four original IDX files in `root` (train-images-idx3-ubyte, ... each raw or
-/// with ".gz"): data float32 [N, 1, 28, 28] scaled to [0, 1], targets int64 [N] in 0..9;
-/// N = 60000 for train, 10000 for test. scripts/fetch_mnist.sh downloads the files.
+/// with ".gz"): data() the pixels as bytes, uint8 [N, 1, 28, 28] (as torchvision's .data),
+/// targets int64 [N] in 0..9; N = 60000 for train, 10000 for test. get() and get_batch()
+/// return float32 scaled to [0, 1] (a ToFloat transform; add Normalize after it).
+/// scripts/fetch_mnist.sh downloads the files.
 class MNIST : public TensorDataset {
  public:
   /// Reads the training set (train = true) or the test set (train = false) from `root`.

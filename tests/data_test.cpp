@@ -223,9 +223,17 @@ TEST_F(DataFiles, MnistDatasetFromFolder) {
   MNIST train(dir_.string(), true);
   EXPECT_EQ(train.size(), 5);
   EXPECT_EQ(train.data().sizes(), (Shape{5, 1, 28, 28}));
-  EXPECT_EQ(train.data().dtype(), DType::Float32);
-  EXPECT_FLOAT_EQ(train.data().at<float>({0, 0, 9, 3}), 1.0f);  // byte 9 * 28 + 3 = 255
-  EXPECT_FLOAT_EQ(train.data().at<float>({0, 0, 0, 1}), 1.0f / 255);
+  EXPECT_EQ(train.data().dtype(), DType::UInt8);  // stored as bytes, returned as floats
+  EXPECT_EQ(train.data().at<std::uint8_t>({0, 0, 9, 3}), 255);
+  const Tensor one = train.get(0).data;
+  EXPECT_EQ(one.sizes(), (Shape{1, 28, 28}));
+  EXPECT_EQ(one.dtype(), DType::Float32);
+  EXPECT_FLOAT_EQ(one.at<float>({0, 9, 3}), 1.0f);  // byte 9 * 28 + 3 = 255
+  EXPECT_FLOAT_EQ(one.at<float>({0, 0, 1}), 1.0f / 255);
+  const Example batch = train.get_batch({4, 0});
+  EXPECT_EQ(batch.data.sizes(), (Shape{2, 1, 28, 28}));
+  EXPECT_FLOAT_EQ(batch.data.at<float>({1, 0, 9, 3}), 1.0f);
+  EXPECT_EQ(batch.target.to_vector<std::int64_t>(), (std::vector<std::int64_t>{4, 0}));
   EXPECT_EQ(train.get(3).target.item<std::int64_t>(), 3);
 
   const std::string tried = (dir_ / "t10k-images-idx3-ubyte").string();
@@ -254,8 +262,9 @@ TEST(MnistReal, CountsAndLabelHistogram) {
       EXPECT_GT(c, n * 8 / 100);
       EXPECT_LT(c, n * 12 / 100);
     }
-    EXPECT_NEAR(ds.data().mean().item<double>(), 0.13, 0.01);
-    EXPECT_EQ(ds.data().max().item<float>(), 1.0f);
+    const Tensor x = ToFloat{}(ds.data());
+    EXPECT_NEAR(x.mean().item<double>(), 0.13, 0.01);
+    EXPECT_EQ(x.max().item<float>(), 1.0f);
   }
 }
 
@@ -287,6 +296,19 @@ TEST(Datasets, NormalizeWithMap) {
   EXPECT_EQ(ds.data().to_vector<float>(), (std::vector<float>{0, 2, -2, -1}));
   EXPECT_ERROR_HAS(Normalize({0, 0})(ones({2})), "Normalize", "std must be non-zero");
   EXPECT_ERROR_HAS(ds.map([](const Tensor& x) { return x.flatten(); }), "TensorDataset::map", "[2, 2]", "[4]");
+}
+
+TEST(Datasets, TransformsApplyPerBatchInOrder) {
+  TensorDataset ds(tensor({{0, 255}, {51, 102}, {204, 153}}).to(DType::UInt8), arange(3));
+  ds.transform(ToFloat{}).transform(Normalize{0.5, 0.5});
+  EXPECT_EQ(ds.data().dtype(), DType::UInt8);  // the stored data is untouched
+  Example b = ds.get_batch({2, 0});
+  EXPECT_EQ(b.data.dtype(), DType::Float32);
+  const auto v = b.data.to_vector<float>();
+  const std::vector<float> want{0.6f, 0.2f, -1.0f, 1.0f};  // (x / 255 - 0.5) / 0.5
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(v[i], want[i], 1e-6) << i;
+  EXPECT_NEAR(ds.get(1).data.to_vector<float>()[1], -0.2f, 1e-6);
+  EXPECT_ERROR_HAS(ds.transform(nullptr), "TensorDataset::transform", "empty function");
 }
 
 // ---- DataLoader ----
