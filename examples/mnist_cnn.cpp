@@ -3,7 +3,7 @@
 // dropout 0.25, linear 9216->128, ReLU, dropout 0.5, linear 128->10;
 // Adadelta lr 1.0 with StepLR gamma 0.7.
 //
-//   mnist_cnn [--epochs 3] [--batch-size 64] [--optimizer adadelta] [--lr 1.0] [--gamma 0.7]
+//   mnist_cnn [--epochs 3] [--batch-size 64] [--test-batch-size 100] [--optimizer adadelta] [--lr 1.0] [--gamma 0.7]
 //             [--seed 1] [--threads N] [--data build/mnist] [--save mnist_cnn.safetensors]
 #include "common.h"
 
@@ -33,7 +33,7 @@ struct Net : nn::Module {
 };
 
 int main(int argc, char** argv) try {
-  Flags flags(argc, argv, {{"epochs", "3"}, {"batch-size", "64"}, {"optimizer", "adadelta"}, {"lr", "1.0"},
+  Flags flags(argc, argv, {{"epochs", "3"}, {"batch-size", "64"}, {"test-batch-size", "100"}, {"optimizer", "adadelta"}, {"lr", "1.0"},
                            {"gamma", "0.7"}, {"seed", "1"}, {"threads", std::to_string(get_num_threads())},
                            {"data", "build/mnist"}, {"save", ""}, {"limit", "0"}, {"expect-accuracy", "0"}});
   manual_seed(static_cast<std::uint64_t>(flags.integer("seed")));
@@ -47,7 +47,7 @@ int main(int argc, char** argv) try {
   auto train_set = mnist(flags.str("data"), true, true, flags.integer("limit"));
   auto test_set = mnist(flags.str("data"), false, true, 0);
   data::DataLoader train_loader(train_set, data::DataLoaderOptions().batch_size(flags.integer("batch-size")).shuffle(true));
-  data::DataLoader test_loader(test_set, data::DataLoaderOptions().batch_size(1000));
+  data::DataLoader test_loader(test_set, data::DataLoaderOptions().batch_size(flags.integer("test-batch-size")));
   fmt::print("{}\n{} parameters, {} training samples, {} threads\n", model->to_string(), model->num_parameters(),
              train_set->size(), get_num_threads());
 

@@ -1,7 +1,7 @@
 // MNIST with a multi-layer perceptron: 784-512-512-10, ReLU, dropout 0.2, Adam.
 // The C++ twin of the classic Keras/PyTorch MLP example.
 //
-//   mnist_mlp [--epochs 10] [--batch-size 64] [--optimizer adam] [--lr 1e-3] [--seed 1]
+//   mnist_mlp [--epochs 10] [--batch-size 64] [--test-batch-size 1000] [--optimizer adam] [--lr 1e-3] [--seed 1]
 //             [--threads N] [--data build/mnist] [--save mnist_mlp.safetensors]
 //   mnist_mlp --preset nielsen   # the seed's numpy network: 784-30-10 sigmoid,
 //                                # quadratic cost, plain SGD lr 3.0, batch 10
@@ -31,7 +31,7 @@ struct MLP : nn::Module {
 };
 
 int main(int argc, char** argv) try {
-  Flags flags(argc, argv, {{"epochs", "10"}, {"batch-size", "64"}, {"optimizer", "adam"}, {"lr", "1e-3"}, {"seed", "1"},
+  Flags flags(argc, argv, {{"epochs", "10"}, {"batch-size", "64"}, {"test-batch-size", "1000"}, {"optimizer", "adam"}, {"lr", "1e-3"}, {"seed", "1"},
                            {"threads", std::to_string(get_num_threads())}, {"data", "build/mnist"}, {"save", ""},
                            {"preset", "default"}, {"limit", "0"}, {"expect-accuracy", "0"}});
   const bool nielsen = flags.str("preset") == "nielsen";
@@ -54,7 +54,7 @@ int main(int argc, char** argv) try {
   auto train_set = mnist(flags.str("data"), true, !nielsen, flags.integer("limit"));
   auto test_set = mnist(flags.str("data"), false, !nielsen, 0);
   data::DataLoader train_loader(train_set, data::DataLoaderOptions().batch_size(batch).shuffle(true));
-  data::DataLoader test_loader(test_set, data::DataLoaderOptions().batch_size(1000));
+  data::DataLoader test_loader(test_set, data::DataLoaderOptions().batch_size(flags.integer("test-batch-size")));
   fmt::print("{}\n{} parameters, {} training samples, {} threads\n", model->to_string(), model->num_parameters(),
              train_set->size(), get_num_threads());
 
