@@ -1,6 +1,8 @@
 // Joining and indexing: cat, stack, index_select / index_add, gather /
 // scatter_add, one_hot. Each gather-like op's gradient is its scatter-like
 // adjoint, and the other way round, so both are twice differentiable.
+#include <cstring>
+
 #include "ember/autograd/function.h"
 #include "ember/ops/kernels/elementwise.h"
 #include "ember/ops/ops.h"
@@ -128,8 +130,19 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   Shape out_shape = xs.sizes();
   out_shape[d] = static_cast<std::int64_t>(idx.size());
   Tensor out = empty(out_shape, x.dtype());
-  for (std::size_t i = 0; i < idx.size(); ++i)
-    kernels::copy_into(raw_narrow(out, d, static_cast<std::int64_t>(i), 1), raw_narrow(xs, d, idx[i], 1));
+  if (d == 0 && xs.is_contiguous() && out.numel() > 0) {
+    // Whole rows of a contiguous tensor (a DataLoader gathering a batch): one
+    // memcpy each instead of a strided copy per row.
+    const std::size_t row = static_cast<std::size_t>(numel(xs.sizes()) / std::max<std::int64_t>(xs.sizes()[0], 1)) *
+                            itemsize(x.dtype());
+    const char* src = static_cast<const char*>(xs.raw_data());
+    char* dst = static_cast<char*>(out.raw_data());
+    for (std::size_t i = 0; i < idx.size(); ++i)
+      std::memcpy(dst + i * row, src + static_cast<std::size_t>(idx[i]) * row, row);
+  } else {
+    for (std::size_t i = 0; i < idx.size(); ++i)
+      kernels::copy_into(raw_narrow(out, d, static_cast<std::int64_t>(i), 1), raw_narrow(xs, d, idx[i], 1));
+  }
   if (x.dim() == 0) out = out.reshape({index.numel()});
   Shape in = x.sizes();
   autograd::record("IndexSelectBackward", {x, index}, {out}, {index}, [in, d](const BackwardCtx& c, const TensorList& g) {
