@@ -70,6 +70,40 @@ void BM_Conv2dTrainStep(benchmark::State& state, bool cold) {
 BENCHMARK_CAPTURE(BM_Conv2dTrainStep, warm, false)->Arg(0)->Arg(1)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Conv2dTrainStep, cold, true)->Arg(0)->Arg(1)->UseRealTime();
 
+// Layer 2's training step with Winograd (the default for 3x3 unit-stride
+// convolutions) and with direct convolution: a regression in either shows.
+void BM_Conv2dTrainStepAlgorithm(benchmark::State& state) {
+  const bool before = onednn::conv_winograd();
+  onednn::set_conv_winograd(state.range(0) == 1);
+  state.SetLabel(state.range(0) == 1 ? "winograd" : "direct");
+  const ConvLayer& l = kLayers[1];
+  Tensor x = randn(l.x).requires_grad_(), w = randn(l.w).requires_grad_(), b = randn({l.w[0]}).requires_grad_();
+  Tensor g = randn({64, 64, 24, 24});
+  for (auto _ : state) conv2d(x, w, b).backward(g);
+  set_flops(state, conv_flops(l) * 3.0);
+  onednn::set_conv_winograd(before);
+}
+BENCHMARK(BM_Conv2dTrainStepAlgorithm)->Arg(1)->Arg(0)->UseRealTime();
+
+// The MNIST CNN (PyTorch's example net, examples/mnist_cnn.cpp) on one image
+// in eval mode without history: the latency a user's own drawn digit sees.
+// Goal: under 1 ms. Arg = batch size (1 image, and 100 per call for throughput).
+void BM_CnnInference(benchmark::State& state) {
+  auto conv1 = nn::make<nn::Conv2d>(nn::Conv2dOptions(1, 32, 3));
+  auto conv2 = nn::make<nn::Conv2d>(nn::Conv2dOptions(32, 64, 3));
+  auto fc1 = nn::make<nn::Linear>(9216, 128);
+  auto fc2 = nn::make<nn::Linear>(128, 10);
+  const Tensor x = randn({state.range(0), 1, 28, 28});
+  NoGradGuard no_grad;
+  for (auto _ : state) {
+    Tensor h = relu(conv2->forward(relu(conv1->forward(x))));
+    h = max_pool2d(h, {2, 2}).flatten(1);
+    benchmark::DoNotOptimize(argmax(log_softmax(fc2->forward(relu(fc1->forward(h))), 1), 1));
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_CnnInference)->Arg(1)->Arg(100)->UseRealTime();
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -91,6 +91,26 @@ void BM_AllocateActivation(benchmark::State& state) {  // the CNN's largest acti
 }
 BENCHMARK(BM_AllocateActivation)->UseRealTime();
 
+void BM_ReluBackward(benchmark::State& state) {  // the CNN's second conv output, [64, 64, 24, 24]
+  Tensor g = randn({64, 64, 24, 24}), y = relu(randn({64, 64, 24, 24}));
+  for (auto _ : state) benchmark::DoNotOptimize(threshold_backward(g, y, 0.0));
+  state.SetBytesProcessed(state.iterations() * g.numel() * 12);
+}
+BENCHMARK(BM_ReluBackward)->UseRealTime();
+
+void BM_MnistBatch(benchmark::State& state) {  // a loader's batch: 64 rows of bytes gathered, to float, normalised
+  data::TensorDataset ds(randint(0, 256, {60000, 1, 28, 28}).to(DType::UInt8), randint(0, 10, {60000}));
+  ds.transform(data::ToFloat{}).transform(data::Normalize{0.1307, 0.3081});
+  std::vector<std::int64_t> idx(64);
+  std::int64_t next = 0;
+  for (auto _ : state) {
+    for (auto& i : idx) i = (next += 7919) % 60000;
+    benchmark::DoNotOptimize(ds.get_batch(idx));
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(BM_MnistBatch)->UseRealTime();
+
 void BM_InPlaceAdd(benchmark::State& state) {
   Tensor a = randn({state.range(0)}), b = randn({state.range(0)});
   for (auto _ : state) a.add_(b, 0.5);
