@@ -1,7 +1,11 @@
 // batch_norm. float32 runs on oneDNN (training statistics, inference, and the
 // backward); the gradient is also written in differentiable ops, used for
 // float64 and whenever a graph of the gradient is wanted (create_graph).
+#include <cmath>
+
 #include "ember/autograd/function.h"
+#include "ember/core/parallel.h"
+#include "ember/core/random.h"
 #include "ember/ops/dnnl/onednn.h"
 #include "ember/ops/kernels/elementwise.h"
 #include "ember/ops/nn_ops.h"
@@ -132,8 +136,23 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   if (!training || p == 0.0) return x;
   if (p == 1.0) return x * 0.0;
   // Inverted dropout: kept elements are scaled so the expectation is unchanged.
-  const Tensor keep = kernels::unary("dropout", rand_like(x), x.dtype(), [p](auto u) { return u >= p; });
-  return x * (keep.to(x.dtype()) * (1.0 / (1.0 - p)));
+  // The scaled mask is drawn in one pass (it was a uniform fill, a comparison,
+  // a bool-to-float copy and a multiply); x * mask records the gradient.
+  const CounterStream stream = next_stream();
+  const Tensor mask = empty(x.sizes(), x.is_floating_point() ? x.dtype() : DType::Float32);
+  dispatch_floating(mask.dtype(), "dropout", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* m = mask.data_ptr<T>();
+    const T scale = static_cast<T>(1.0 / (1.0 - p));
+    // An element is kept when its uniform draw u = k * 2^-53 is >= p, that is
+    // when the integer k >= ceil(p * 2^53): compared on the raw bits.
+    const auto threshold = static_cast<std::uint64_t>(std::ceil(p * 0x1.0p53));
+    parallel_for(0, mask.numel(), kParallelGrain / 8, [&, stream](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i)  // branch-free: a random branch mispredicts every other element
+        m[i] = scale * static_cast<T>((stream.bits(static_cast<std::uint64_t>(i)) >> 11) >= threshold);
+    });
+  });
+  return x * mask;
 }
 
 }  // namespace ember
