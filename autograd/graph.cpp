@@ -107,7 +107,7 @@ SavedTensor::SavedTensor(const Tensor& t, const Node* owner) {
     is_output_ = true;
     grad_fn_ = m->grad_fn;
     output_nr_ = m->output_nr;
-    data_ = detail::make_view(t, t.sizes(), t.strides(), t.storage_offset());
+    data_ = detail::alias(t);
   } else {
     data_ = t;
   }
@@ -122,7 +122,7 @@ Tensor SavedTensor::unpack(const Node& owner) const {
               "{}); make a copy with clone() before modifying it",
               owner.name(), saved_version_, data_.version());
   if (!is_output_) return data_;
-  Tensor out = detail::make_view(data_, data_.sizes(), data_.strides(), data_.storage_offset());
+  Tensor out = detail::alias(data_);
   if (auto fn = grad_fn_.lock()) {
     auto& m = ensure_meta(out);
     m.requires_grad = true;
@@ -256,6 +256,6 @@ std::uint32_t Tensor::output_nr() const {
   return m ? m->output_nr : 0;
 }
 
-Tensor Tensor::detach() const { return detail::make_view(*this, sizes(), strides(), storage_offset()); }
+Tensor Tensor::detach() const { return detail::alias(*this); }
 
 }  // namespace ember

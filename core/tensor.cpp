@@ -24,10 +24,39 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
+void Tensor::make_plain() const {
+  TensorImpl& me = impl();
+  if (!me.opaque) return;
+  OpaqueState& st = *me.opaque;
+  if (!st.plain) {
+    Storage plain = make_storage(static_cast<std::size_t>(numel()) * itemsize(me.dtype));
+    st.layout->to_plain(me.storage->data(), plain->data());
+    st.plain = std::move(plain);
+  }
+  me.storage = st.plain;
+  me.strides = contiguous_strides(me.sizes);
+  me.offset = 0;
+  me.opaque.reset();
+}
+
+Tensor make_opaque(Shape sizes, DType dtype, Storage storage, std::shared_ptr<const OpaqueLayout> layout) {
+  EMBER_CHECK(storage != nullptr && layout != nullptr, "make_opaque: needs a storage and a layout");
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::move(storage);
+  impl->opaque = std::make_shared<OpaqueState>();
+  impl->opaque->layout = std::move(layout);
+  impl->strides = contiguous_strides(sizes);
+  impl->sizes = std::move(sizes);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
 void Tensor::set_data(const Tensor& data) const {
   EMBER_CHECK(data.defined(), "set_data: got an undefined tensor");
+  data.make_plain();
   TensorImpl& me = impl();
   const TensorImpl& src = data.impl();
+  me.opaque.reset();
   me.storage = src.storage;
   me.sizes = src.sizes;
   me.strides = src.strides;
@@ -52,9 +81,22 @@ Tensor empty(Shape shape, DType dtype) {
 
 namespace detail {
 
+Tensor alias(const Tensor& t) {
+  const TensorImpl& src = t.impl();
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = src.storage;
+  impl->opaque = src.opaque;
+  impl->sizes = src.sizes;
+  impl->strides = src.strides;
+  impl->offset = src.offset;
+  impl->dtype = src.dtype;
+  impl->version = src.version;
+  return Tensor(std::move(impl));
+}
+
 Tensor make_view(const Tensor& base, Shape sizes, Shape strides, std::int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = base.impl().storage;
+  impl->storage = base.plain_impl().storage;  // a view of an opaque tensor views its plain form
   impl->version = base.impl().version;
   impl->dtype = base.dtype();
   impl->sizes = std::move(sizes);

@@ -34,8 +34,33 @@ struct VersionCounter {
   std::uint32_t value = 0;
 };
 
+/// A physical arrangement other than strided, such as oneDNN's channel-blocked
+/// formats (ops/dnnl keeps convolution activations in them between oneDNN
+/// ops). Core knows only this interface. Layout-aware kernels read the buffer
+/// as it is (Tensor::opaque_data); everything else sees a plain tensor,
+/// because the data accessors convert it in place first (Tensor::make_plain).
+struct OpaqueLayout {
+  virtual ~OpaqueLayout() = default;
+  /// Writes the elements of `src` (in this layout) to `dst` in contiguous row-major order.
+  virtual void to_plain(const void* src, void* dst) const = 0;
+  /// True when `other` arranges the elements the same way (raw buffers then match element for element).
+  virtual bool same_as(const OpaqueLayout& other) const = 0;
+};
+
+/// Shared by an opaque tensor and its aliases (detach(), saved tensors): the
+/// first alias to need plain data converts once and the others adopt the
+/// result, so all of them keep seeing one set of elements.
+struct OpaqueState {
+  std::shared_ptr<const OpaqueLayout> layout;
+  Storage plain;  // set once converted
+};
+
 struct TensorImpl {
   Storage storage;
+  /// Non-null while the storage holds the elements in an opaque layout (or
+  /// until this alias adopts the converted plain storage); strides are then
+  /// the contiguous ones, offset is 0, and neither describes the storage.
+  std::shared_ptr<OpaqueState> opaque;
   Shape sizes;
   Shape strides;  // in elements
   std::int64_t offset = 0;  // in elements
@@ -57,13 +82,13 @@ class Tensor {
   bool defined() const { return impl_ != nullptr; }
   const Shape& sizes() const { return impl().sizes; }
   const Shape& shape() const { return impl().sizes; }
-  const Shape& strides() const { return impl().strides; }
+  const Shape& strides() const { return plain_impl().strides; }
   std::int64_t size(std::int64_t dim) const;
   std::int64_t stride(std::int64_t dim) const;
   std::int64_t dim() const { return static_cast<std::int64_t>(impl().sizes.size()); }
   std::int64_t numel() const { return ember::numel(impl().sizes); }
   DType dtype() const { return impl().dtype; }
-  std::int64_t storage_offset() const { return impl().offset; }
+  std::int64_t storage_offset() const { return plain_impl().offset; }
   bool is_contiguous() const;
   bool is_floating_point() const { return is_floating(dtype()); }
   /// The version counter value, bumped by every in-place op on this tensor or its views.
@@ -82,11 +107,26 @@ class Tensor {
   T* data_ptr() const {
     EMBER_CHECK(dtype_of_v<T> == dtype(), "data_ptr: tensor has dtype {}, requested {}",
                 dtype(), dtype_of_v<T>);
-    return static_cast<T*>(impl().storage->data()) + impl().offset;
+    const TensorImpl& me = plain_impl();
+    return static_cast<T*>(me.storage->data()) + me.offset;
   }
   void* raw_data() const {
-    return static_cast<char*>(impl().storage->data()) + impl().offset * itemsize(dtype());
+    const TensorImpl& me = plain_impl();
+    return static_cast<char*>(me.storage->data()) + me.offset * itemsize(dtype());
   }
+
+  // ---- opaque layouts (see OpaqueLayout) ----
+  bool is_opaque() const { return impl().opaque != nullptr && impl().opaque->plain == nullptr; }
+  /// The layout of an opaque tensor (null for a plain one).
+  std::shared_ptr<const OpaqueLayout> opaque_layout() const { return is_opaque() ? impl().opaque->layout : nullptr; }
+  /// An opaque tensor's bytes as they are, without conversion.
+  void* opaque_data() const {
+    EMBER_CHECK(is_opaque(), "opaque_data: the tensor is not in an opaque layout");
+    return impl().storage->data();
+  }
+  /// Converts an opaque tensor to contiguous row-major in place (every handle
+  /// sees the change; values and version stay); a no-op for plain tensors.
+  void make_plain() const;
 
   /// The value of a one-element tensor, converted to T.
   template <class T>
@@ -101,6 +141,12 @@ class Tensor {
   TensorImpl& impl() const {
     EMBER_CHECK(impl_ != nullptr, "tensor: operation on an undefined tensor");
     return *impl_;
+  }
+  /// impl() after make_plain(): what every accessor of strides, offset or data uses.
+  TensorImpl& plain_impl() const {
+    TensorImpl& me = impl();
+    if (me.opaque) make_plain();
+    return me;
   }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
@@ -204,12 +250,17 @@ T read_as(const Tensor& t, std::int64_t off) {
     return static_cast<T>(static_cast<const S*>(t.impl().storage->data())[off]);
   });
 }
+/// A new handle to t's elements with its own autograd state (detach, saved
+/// tensors); unlike a view it keeps an opaque tensor opaque.
+Tensor alias(const Tensor& t);
 /// Storage offsets of every element of `t`, in logical row-major order.
 std::vector<std::int64_t> element_offsets(const Tensor& t);
 }  // namespace detail
 
 /// An uninitialised contiguous tensor.
 Tensor empty(Shape shape, DType dtype = kDefaultDType);
+/// A tensor of logical shape `sizes` whose `storage` holds its elements in `layout`.
+Tensor make_opaque(Shape sizes, DType dtype, Storage storage, std::shared_ptr<const OpaqueLayout> layout);
 
 // ---- template definitions ----
 template <class T>

@@ -171,15 +171,15 @@ Tensor max_pool2d(const Tensor& x, Int2 kernel, std::optional<Int2> stride, Int2
   const Shape xs = x.sizes();
   if (x.dtype() == DType::Float32) {
     const bool train = autograd::needs_grad({x});
-    Tensor workspace;
-    Tensor y = onednn::max_pool2d_forward(x, ys, p, train ? &workspace : nullptr);
-    autograd::record("MaxPool2DBackward", {x}, {y}, {x}, [p, xs, ys, workspace](const BackwardCtx& c, const TensorList& g) {
+    onednn::MaxPoolSaved saved;
+    Tensor y = onednn::max_pool2d_forward(x, ys, p, train ? &saved : nullptr);
+    autograd::record("MaxPool2DBackward", {x}, {y}, {x}, [p, xs, ys, saved](const BackwardCtx& c, const TensorList& g) {
       // With create_graph the gradient must itself be differentiable: take the
       // winners' indices from the reference kernel and scatter. Otherwise use
       // oneDNN's backward with the workspace its forward kept.
       if (autograd::GradMode::is_enabled())
         return TensorList{max_pool_grad_from_indices(g[0], ref_max_pool(c.saved(0), ys, p).second, xs)};
-      return TensorList{onednn::max_pool2d_backward(g[0], workspace, xs, p)};
+      return TensorList{onednn::max_pool2d_backward(g[0], saved, xs, p)};
     });
     return y;
   }

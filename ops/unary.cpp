@@ -101,7 +101,8 @@ Tensor erf(const Tensor& x) {
 }
 
 Tensor relu(const Tensor& x) {
-  Tensor out = kernels::unary("relu", x, x.dtype(), [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  Tensor out = kernels::map_opaque([](float v) { return v > 0 ? v : 0.0f; }, x);  // a blocked conv output stays blocked
+  if (!out.defined()) out = kernels::unary("relu", x, x.dtype(), [](auto v) { return v > 0 ? v : decltype(v)(0); });
   return with_grad("ReluBackward", x, out, out, [](const Tensor& g, const Tensor& y) { return threshold_backward(g, y, 0.0); });
 }
 
@@ -114,12 +115,16 @@ Tensor threshold_backward(const Tensor& g, const Tensor& x, double threshold) {
   EMBER_CHECK(g.sizes() == x.sizes() && g.dtype() == x.dtype() && g.is_floating_point(),
               "threshold_backward: gradient {} ({}) and input {} ({}) must have one shape and floating dtype",
               shape_str(g.sizes()), g.dtype(), shape_str(x.sizes()), x.dtype());
-  Tensor out = empty(g.sizes(), g.dtype());
-  dispatch_floating(g.dtype(), "threshold_backward", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    const T t = static_cast<T>(threshold);
-    kernels::map_to<T, T, T>(out, [t](T gv, T xv) { return xv > t ? gv : T(0); }, g, x);
-  });
+  const float tf = static_cast<float>(threshold);
+  Tensor out = kernels::map_opaque([tf](float gv, float xv) { return xv > tf ? gv : 0.0f; }, g, x);
+  if (!out.defined()) {
+    out = empty(g.sizes(), g.dtype());
+    dispatch_floating(g.dtype(), "threshold_backward", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T t = static_cast<T>(threshold);
+      kernels::map_to<T, T, T>(out, [t](T gv, T xv) { return xv > t ? gv : T(0); }, g, x);
+    });
+  }
   autograd::record("ThresholdBackwardBackward", {g, x}, {out}, {x}, [threshold](const BackwardCtx& c, const TensorList& h) {
     return TensorList{c.needs_input_grad(0) ? threshold_backward(h[0], c.saved(0), threshold) : Tensor(),
                       c.needs_input_grad(1) ? zeros_like(c.saved(0)) : Tensor()};

@@ -120,6 +120,37 @@ TEST(OneDnn, Conv2dWinogradAndDirect) {
   onednn::set_conv_winograd(before);
 }
 
+// Convolution outputs stay in oneDNN's blocked layout through relu and max
+// pooling (forward and backward); the whole chain, as the MNIST CNN runs it,
+// against the float64 reference, and the layouts on the way.
+TEST(OneDnn, BlockedActivationsBetweenConvReluPool) {
+  manual_seed(16);
+  auto net = [](const TensorList& x) {
+    Tensor h = relu(conv2d(x[0], x[1], x[2]));
+    h = relu(conv2d(h, x[3], x[4]));
+    return max_pool2d(h, {2, 2}).flatten(1);
+  };
+  const TensorList in{randn({3, 1, 12, 12}), randn({16, 1, 3, 3}), randn({16}), randn({32, 16, 3, 3}), randn({32})};
+  expect_fast_matches_reference(net, in, "conv-relu-conv-relu-pool");
+
+  Tensor c = conv2d(in[0], in[1], in[2]);
+  EXPECT_TRUE(c.is_opaque()) << "16 output channels: oneDNN's nChw16c";
+  Tensor r = relu(c);
+  EXPECT_TRUE(r.is_opaque());
+  EXPECT_TRUE(c.is_opaque());  // relu read it as it is
+  Tensor pooled = max_pool2d(relu(conv2d(r, in[3], in[4])), {2, 2});
+  EXPECT_TRUE(pooled.is_opaque());
+  const auto plain = relu(conv2d(in[0].contiguous(), in[1], in[2])).contiguous();
+  EXPECT_EQ(r.to_vector<float>(), plain.to_vector<float>());  // same values once converted
+  // Gradients flowing back through the blocked tensors, into a plain input.
+  Tensor x = in[0].detach().requires_grad_();
+  Tensor w = in[1].detach().requires_grad_();
+  relu(conv2d(x, w, in[2])).sum().backward();
+  EXPECT_FALSE(x.grad().is_opaque());
+  EXPECT_FALSE(w.grad().is_opaque());
+  EXPECT_EQ(x.grad().sizes(), x.sizes());
+}
+
 TEST(OneDnn, Pooling) {
   manual_seed(6);
   struct PoolCase {

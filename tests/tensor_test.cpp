@@ -2,6 +2,8 @@
 // random reproducibility, allocator, printing, threads.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <atomic>
 #include <cmath>
 
@@ -104,6 +106,68 @@ TEST(Views, Geometry) {
   EXPECT_FALSE(r.shares_storage(x));
   // Views across a split dim keep sharing.
   EXPECT_TRUE(x.view({2, 12}).shares_storage(x));
+}
+
+// A test layout: the elements stored in reverse order.
+struct ReversedLayout final : OpaqueLayout {
+  void to_plain(const void* src, void* dst) const override {
+    const auto* s = static_cast<const float*>(src);
+    auto* d = static_cast<float*>(dst);
+    for (std::int64_t i = 0; i < n; ++i) d[i] = s[n - 1 - i];
+  }
+  bool same_as(const OpaqueLayout& o) const override { return dynamic_cast<const ReversedLayout*>(&o) != nullptr; }
+  std::int64_t n = 0;
+};
+
+Tensor reversed_opaque(std::vector<float> plain, Shape shape) {
+  auto layout = std::make_shared<ReversedLayout>();
+  layout->n = static_cast<std::int64_t>(plain.size());
+  Storage st = make_storage(plain.size() * sizeof(float));
+  for (std::size_t i = 0; i < plain.size(); ++i) static_cast<float*>(st->data())[plain.size() - 1 - i] = plain[i];
+  return make_opaque(std::move(shape), DType::Float32, std::move(st), layout);
+}
+
+TEST(Opaque, AccessorsSeeThePlainElements) {
+  Tensor t = reversed_opaque({1, 2, 3, 4, 5, 6}, {2, 3});
+  EXPECT_TRUE(t.is_opaque());
+  EXPECT_EQ(t.sizes(), (Shape{2, 3}));  // metadata does not convert
+  EXPECT_TRUE(t.is_opaque());
+  EXPECT_EQ(static_cast<const float*>(t.opaque_data())[0], 6.0f);
+  EXPECT_EQ(t.to_vector<float>(), (std::vector<float>{1, 2, 3, 4, 5, 6}));  // converted on first touch
+  EXPECT_FALSE(t.is_opaque());
+  EXPECT_EQ(t.strides(), (Shape{3, 1}));
+  EXPECT_EQ(test_util::message_of([&] { t.opaque_data(); }), "opaque_data: the tensor is not in an opaque layout");
+}
+
+TEST(Opaque, ViewsAndOpsConvertFirst) {
+  Tensor t = reversed_opaque({1, 2, 3, 4, 5, 6}, {2, 3});
+  EXPECT_EQ(t.t().to_vector<float>(), (std::vector<float>{1, 4, 2, 5, 3, 6}));
+  EXPECT_FALSE(t.is_opaque());
+  Tensor u = reversed_opaque({1, 2, 3, 4}, {4});
+  EXPECT_EQ((u * 2.0).to_vector<float>(), (std::vector<float>{2, 4, 6, 8}));
+  EXPECT_EQ(reversed_opaque({1, 2, 3}, {3}).sum().item<float>(), 6.0f);
+}
+
+TEST(Opaque, AliasesShareOneConversion) {
+  Tensor t = reversed_opaque({1, 2, 3}, {3});
+  Tensor a = t.detach();  // an alias: still opaque, same buffer
+  EXPECT_TRUE(a.is_opaque());
+  EXPECT_EQ(a.opaque_data(), t.opaque_data());
+  t.add_(ones({3}));  // converts t, then writes into the plain elements
+  EXPECT_FALSE(a.is_opaque());  // the alias adopts the converted storage
+  EXPECT_EQ(a.to_vector<float>(), (std::vector<float>{2, 3, 4}));
+  EXPECT_TRUE(a.shares_storage(t));
+  EXPECT_EQ(a.version(), t.version());
+}
+
+TEST(Opaque, SetDataReplacesAnOpaqueTensor) {
+  Tensor t = reversed_opaque({1, 2}, {2});
+  t.set_data(tensor({7.0f, 8.0f}));
+  EXPECT_FALSE(t.is_opaque());
+  EXPECT_EQ(t.to_vector<float>(), (std::vector<float>{7, 8}));
+  Tensor p = zeros({2});
+  p.set_data(reversed_opaque({3, 4}, {2}));
+  EXPECT_EQ(p.to_vector<float>(), (std::vector<float>{3, 4}));
 }
 
 TEST(Access, ItemAtToVectorAndConversions) {

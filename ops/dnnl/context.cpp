@@ -110,6 +110,72 @@ void Output::finish() const {
   if (memory_ != user_) reorder(memory_, user_, key_);
 }
 
+void DnnlLayout::to_plain(const void* src, void* dst) const {
+  reorder(dnnl::memory(md_, engine(), const_cast<void*>(src)), dnnl::memory(plain_, engine(), dst),
+          "to_plain|" + md_key(md_) + "|" + md_key(plain_));
+}
+
+bool DnnlLayout::same_as(const OpaqueLayout& other) const {
+  const auto* o = dynamic_cast<const DnnlLayout*>(&other);
+  return o != nullptr && o->md_ == md_;
+}
+
+std::string md_key(const dnnl::memory::desc& md) {
+  const dnnl_memory_desc_t& d = md.data;
+  std::string k = fmt::format("dt{}|f{}|d[{}]", static_cast<int>(d.data_type), static_cast<int>(d.format_kind),
+                              fmt::join(d.dims, d.dims + d.ndims, ","));
+  if (d.format_kind == dnnl_blocked) {
+    const auto& b = d.format_desc.blocking;
+    k += fmt::format("|s[{}]|b[{}]|i[{}]", fmt::join(b.strides, b.strides + d.ndims, ","),
+                     fmt::join(b.inner_blks, b.inner_blks + b.inner_nblks, ","),
+                     fmt::join(b.inner_idxs, b.inner_idxs + b.inner_nblks, ","));
+  }
+  return k;
+}
+
+const dnnl::memory::desc* opaque_md(const Tensor& t) {
+  if (!t.defined() || !t.is_opaque()) return nullptr;
+  const auto layout = t.opaque_layout();
+  const auto* d = dynamic_cast<const DnnlLayout*>(layout.get());
+  return d ? &d->md() : nullptr;
+}
+
+dnnl::memory input_as(const Tensor& t, const dnnl::memory::desc& plain_md, const dnnl::memory::desc& wanted,
+                      Tensor& keep, const std::string& key) {
+  if (const dnnl::memory::desc* md = opaque_md(t); md && *md == wanted) {
+    keep = t;
+    return dnnl::memory(wanted, engine(), t.opaque_data());
+  }
+  const Tensor plain = t.contiguous();  // converts an opaque tensor in another layout
+  if (plain_md == wanted) {
+    keep = plain;
+    return wrap(wanted, plain);
+  }
+  return to_layout(wrap(plain_md, plain), wanted, keep, key);
+}
+
+OpaqueOutput::OpaqueOutput(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain_md, const Shape& sizes,
+                           std::string key)
+    : plain_md_(plain_md), key_(std::move(key)) {
+  const std::size_t plain_bytes = static_cast<std::size_t>(numel(sizes)) * sizeof(float);
+  if (wanted == plain_md) {
+    tensor_ = empty(sizes, DType::Float32);
+    memory_ = wrap(wanted, tensor_);
+  } else if (wanted.get_size() == plain_bytes) {
+    tensor_ = make_opaque(sizes, DType::Float32, make_storage(plain_bytes), std::make_shared<DnnlLayout>(wanted, plain_md));
+    memory_ = dnnl::memory(wanted, engine(), tensor_.opaque_data());
+  } else {  // a padded layout: write it aside and reorder
+    tensor_ = empty(sizes, DType::Float32);
+    temp_ = empty({static_cast<std::int64_t>((wanted.get_size() + sizeof(float) - 1) / sizeof(float))}, DType::Float32);
+    memory_ = dnnl::memory(wanted, engine(), temp_.raw_data());
+  }
+}
+
+Tensor OpaqueOutput::finish() const {
+  if (temp_.defined()) reorder(memory_, wrap(plain_md_, tensor_), key_);
+  return tensor_;
+}
+
 std::string key_of(const Tensor& t) {
   return fmt::format("[{}]/[{}]", fmt::join(t.sizes(), ","), fmt::join(t.strides(), ","));
 }

@@ -92,6 +92,49 @@ class Output {
   std::string key_;
 };
 
+/// A oneDNN blocked arrangement as an Ember OpaqueLayout: convolution and
+/// max-pooling outputs stay in it (no reorder back to NCHW), the next oneDNN
+/// op reads them as they are, and any other op gets NCHW by a reorder on
+/// first touch (Tensor::make_plain).
+class DnnlLayout final : public OpaqueLayout {
+ public:
+  DnnlLayout(dnnl::memory::desc blocked, dnnl::memory::desc plain) : md_(std::move(blocked)), plain_(std::move(plain)) {}
+  const dnnl::memory::desc& md() const { return md_; }
+  void to_plain(const void* src, void* dst) const override;
+  bool same_as(const OpaqueLayout& other) const override;
+
+ private:
+  dnnl::memory::desc md_, plain_;
+};
+
+/// A cache-key fragment naming md's arrangement (dims, strides, blocking).
+std::string md_key(const dnnl::memory::desc& md);
+/// t's oneDNN descriptor when t is an opaque tensor in a DnnlLayout, else null.
+const dnnl::memory::desc* opaque_md(const Tensor& t);
+
+/// t as a primitive input in layout `wanted`: t's own buffer when it already
+/// is in that layout (opaque, or plain with plain_md == wanted), else a
+/// reordered copy that `keep` holds alive. `plain_md` describes t's plain form.
+dnnl::memory input_as(const Tensor& t, const dnnl::memory::desc& plain_md, const dnnl::memory::desc& wanted,
+                      Tensor& keep, const std::string& key);
+
+/// An output tensor of shape `sizes` that a primitive writes in layout
+/// `wanted`: plain when `wanted` is `plain_md`, opaque when it is another
+/// layout of the same size (no padding), else plain written through a
+/// temporary and a reorder in finish().
+class OpaqueOutput {
+ public:
+  OpaqueOutput(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain_md, const Shape& sizes, std::string key);
+  const dnnl::memory& memory() const { return memory_; }
+  Tensor finish() const;
+
+ private:
+  Tensor tensor_, temp_;
+  dnnl::memory memory_;
+  dnnl::memory::desc plain_md_;
+  std::string key_;
+};
+
 /// Copies `from` into `to` across layouts (a cached reorder primitive).
 void reorder(const dnnl::memory& from, const dnnl::memory& to, const std::string& key);
 

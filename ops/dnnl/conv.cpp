@@ -1,6 +1,9 @@
-// conv2d forward, backward-data and backward-weights on oneDNN. Activations
-// arrive and leave in PyTorch's NCHW / OIHW; the primitive picks its own
-// (blocked) layouts and cached reorders translate.
+// conv2d forward, backward-data and backward-weights on oneDNN. The primitive
+// picks its own (blocked) layouts. Activations and their gradients leave in
+// that layout as opaque tensors (DnnlLayout), so the next oneDNN op reads them
+// without a reorder and anything else converts them to NCHW on first touch;
+// plain NCHW inputs are reordered in by cached reorders. Weights and their
+// gradients are always plain OIHW.
 //
 // Algorithm: 3x3 stride-1 convolutions with channel counts that fill a
 // vector use Winograd F(4x4, 3x3) when oneDNN has it for this CPU (it needs
@@ -96,11 +99,10 @@ std::string what(const Shape& x, const Shape& w) { return fmt::format("input {} 
 
 }  // namespace
 
-Tensor conv2d_forward(const Tensor& x_in, const Tensor& w_in, const Tensor& b, const Shape& y_shape,
-                      const Conv2dParams& p) {
-  const Tensor x = x_in.contiguous(), w = w_in.contiguous();
+Tensor conv2d_forward(const Tensor& x, const Tensor& w_in, const Tensor& b, const Shape& y_shape, const Conv2dParams& p) {
+  const Tensor w = w_in.contiguous();
   const ConvGeometry g = geometry(x.sizes(), w.sizes(), y_shape, p, b.defined() ? "conv_fwd_b" : "conv_fwd");
-  Tensor y = empty(y_shape, DType::Float32);
+  Tensor y;
   guarded("conv2d", what(x.sizes(), w.sizes()), [&] {
     const Cached& c = cached(g.key, [&] {
       return make_cached(with_fallback(g, [&](dnnl::algorithm alg) {
@@ -109,22 +111,22 @@ Tensor conv2d_forward(const Tensor& x_in, const Tensor& w_in, const Tensor& b, c
     });
     const auto& pd = pd_as<dnnl::convolution_forward::primitive_desc>(c);
     Tensor keep_x, keep_w;
-    auto src = to_layout(wrap(tagged_desc(x.sizes(), tag::nchw), x), pd.src_desc(), keep_x, g.key + "|src");
+    auto src = input_as(x, tagged_desc(x.sizes(), tag::nchw), pd.src_desc(), keep_x, g.key + "|src");
     auto wei = to_layout(wrap(tagged_desc(g.w_dims, weight_tag(p)), w), pd.weights_desc(), keep_w, g.key + "|wei");
-    const Output dst(pd.dst_desc(), wrap(tagged_desc(y_shape, tag::nchw), y), g.key + "|dst");
+    const OpaqueOutput dst(pd.dst_desc(), tagged_desc(y_shape, tag::nchw), y_shape, g.key + "|dst");
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst.memory()}};
     const Tensor bc = b.defined() ? b.contiguous() : Tensor();
     if (b.defined()) args.emplace(DNNL_ARG_BIAS, wrap(tagged_desc({y_shape[1]}, tag::x), bc));
     execute(c, std::move(args));
-    dst.finish();
+    y = dst.finish();
   });
   return y;
 }
 
-Tensor conv2d_backward_input(const Tensor& g_in, const Tensor& w_in, const Shape& x_shape, const Conv2dParams& p) {
-  const Tensor gy = g_in.contiguous(), w = w_in.contiguous();
+Tensor conv2d_backward_input(const Tensor& gy, const Tensor& w_in, const Shape& x_shape, const Conv2dParams& p) {
+  const Tensor w = w_in.contiguous();
   const ConvGeometry g = geometry(x_shape, w.sizes(), gy.sizes(), p, "conv_bwd_data");
-  Tensor gx = empty(x_shape, DType::Float32);
+  Tensor gx;
   guarded("conv2d backward (input)", what(x_shape, w.sizes()), [&] {
     const Cached& c = cached(g.key, [&] {
       return make_cached(with_fallback(g, [&](dnnl::algorithm alg) {
@@ -138,18 +140,17 @@ Tensor conv2d_backward_input(const Tensor& g_in, const Tensor& w_in, const Shape
     });
     const auto& pd = pd_as<dnnl::convolution_backward_data::primitive_desc>(c);
     Tensor keep_g, keep_w;
-    auto diff_dst = to_layout(wrap(tagged_desc(gy.sizes(), tag::nchw), gy), pd.diff_dst_desc(), keep_g, g.key + "|ddst");
+    auto diff_dst = input_as(gy, tagged_desc(gy.sizes(), tag::nchw), pd.diff_dst_desc(), keep_g, g.key + "|ddst");
     auto wei = to_layout(wrap(tagged_desc(g.w_dims, weight_tag(p)), w), pd.weights_desc(), keep_w, g.key + "|wei");
-    const Output dsrc(pd.diff_src_desc(), wrap(tagged_desc(x_shape, tag::nchw), gx), g.key + "|dsrc");
+    const OpaqueOutput dsrc(pd.diff_src_desc(), tagged_desc(x_shape, tag::nchw), x_shape, g.key + "|dsrc");
     execute(c, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, dsrc.memory()}});
-    dsrc.finish();
+    gx = dsrc.finish();
   });
   return gx;
 }
 
-std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& x_in, const Tensor& g_in, const Shape& w_shape,
+std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& x, const Tensor& gy, const Shape& w_shape,
                                                  bool with_bias, const Conv2dParams& p) {
-  const Tensor x = x_in.contiguous(), gy = g_in.contiguous();
   const ConvGeometry g = geometry(x.sizes(), w_shape, gy.sizes(), p, with_bias ? "conv_bwd_w_b" : "conv_bwd_w");
   Tensor gw = empty(w_shape, DType::Float32);
   Tensor gb = with_bias ? empty({w_shape[0]}, DType::Float32) : Tensor();
@@ -171,8 +172,8 @@ std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& x_in, const Tenso
     });
     const auto& pd = pd_as<dnnl::convolution_backward_weights::primitive_desc>(c);
     Tensor keep_x, keep_g;
-    auto src = to_layout(wrap(tagged_desc(x.sizes(), tag::nchw), x), pd.src_desc(), keep_x, g.key + "|src");
-    auto diff_dst = to_layout(wrap(tagged_desc(gy.sizes(), tag::nchw), gy), pd.diff_dst_desc(), keep_g, g.key + "|ddst");
+    auto src = input_as(x, tagged_desc(x.sizes(), tag::nchw), pd.src_desc(), keep_x, g.key + "|src");
+    auto diff_dst = input_as(gy, tagged_desc(gy.sizes(), tag::nchw), pd.diff_dst_desc(), keep_g, g.key + "|ddst");
     const Output dw(pd.diff_weights_desc(), wrap(tagged_desc(g.w_dims, weight_tag(p)), gw), g.key + "|dwei");
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw.memory()}};
     if (with_bias) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(tagged_desc({w_shape[0]}, tag::x), gb));

@@ -34,9 +34,15 @@ struct Pool2dParams {
   std::array<std::int64_t, 2> kernel{1, 1}, stride{1, 1}, padding{0, 0}, dilation{1, 1};
   std::array<std::int64_t, 2> padding_r{0, 0};  // right/bottom padding that yields the wanted output size
 };
-/// Max pooling; `workspace` (if non-null) receives what backward needs.
-Tensor max_pool2d_forward(const Tensor& x, const Shape& out_shape, const Pool2dParams& p, Tensor* workspace);
-Tensor max_pool2d_backward(const Tensor& g, const Tensor& workspace, const Shape& in_shape, const Pool2dParams& p);
+/// What max pooling's backward needs from its forward: oneDNN's workspace and
+/// the input's layout (an opaque input is pooled in its own blocked layout).
+struct MaxPoolSaved {
+  Tensor workspace;
+  std::shared_ptr<const OpaqueLayout> layout;
+};
+/// Max pooling; `saved` (if non-null) receives what backward needs.
+Tensor max_pool2d_forward(const Tensor& x, const Shape& out_shape, const Pool2dParams& p, MaxPoolSaved* saved);
+Tensor max_pool2d_backward(const Tensor& g, const MaxPoolSaved& saved, const Shape& in_shape, const Pool2dParams& p);
 Tensor avg_pool2d_forward(const Tensor& x, const Shape& out_shape, const Pool2dParams& p, bool count_include_pad);
 Tensor avg_pool2d_backward(const Tensor& g, const Shape& in_shape, const Pool2dParams& p, bool count_include_pad);
 

@@ -1,5 +1,8 @@
-// Max and average pooling on oneDNN (pooling_v2: dilation supported), NCHW.
-// Max pooling's forward keeps oneDNN's workspace for its backward.
+// Max and average pooling on oneDNN (pooling_v2: dilation supported). Plain
+// inputs are pooled in NCHW. Max pooling of an opaque (blocked) input, a
+// convolution's output, runs in that layout and gives a blocked output and
+// input gradient; its forward keeps oneDNN's workspace and the layout for the
+// backward.
 #include <fmt/ranges.h>
 
 #include "ember/ops/dnnl/context.h"
@@ -16,11 +19,13 @@ std::string pool_key(const char* kind, const Shape& x, const Shape& y, const Poo
                      p.padding_r[1], p.dilation[0], p.dilation[1]);
 }
 
-dnnl::pooling_v2_forward::primitive_desc forward_pd(dnnl::algorithm alg, const Shape& x, const Shape& y,
+// src: the input's layout (plain NCHW or an opaque tensor's); dst and the
+// gradient of dst are left to oneDNN (the same layout family as src).
+dnnl::pooling_v2_forward::primitive_desc forward_pd(dnnl::algorithm alg, const dnnl::memory::desc& src, const Shape& y,
                                                     const Pool2dParams& p, bool training) {
+  const dnnl::memory::desc dst(dims(y.begin(), y.end()), dnnl::memory::data_type::f32, tag::any);
   dnnl::pooling_v2_forward::desc desc(training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
-                                      alg, tagged_desc(x, tag::nchw), tagged_desc(y, tag::nchw),
-                                      {p.stride[0], p.stride[1]}, {p.kernel[0], p.kernel[1]},
+                                      alg, src, dst, {p.stride[0], p.stride[1]}, {p.kernel[0], p.kernel[1]},
                                       {p.dilation[0] - 1, p.dilation[1] - 1}, {p.padding[0], p.padding[1]},
                                       {p.padding_r[0], p.padding_r[1]});
   dnnl::primitive_attr attr;
@@ -28,48 +33,65 @@ dnnl::pooling_v2_forward::primitive_desc forward_pd(dnnl::algorithm alg, const S
   return dnnl::pooling_v2_forward::primitive_desc(desc, attr, engine());
 }
 
+const DnnlLayout* dnnl_layout(const std::shared_ptr<const OpaqueLayout>& l) { return dynamic_cast<const DnnlLayout*>(l.get()); }
+
 Tensor pool_forward(const char* op, dnnl::algorithm alg, const Tensor& x_in, const Shape& y_shape,
-                    const Pool2dParams& p, Tensor* workspace) {
-  const Tensor x = x_in.contiguous();
-  Tensor y = empty(y_shape, DType::Float32);
-  const bool training = workspace != nullptr;
+                    const Pool2dParams& p, onednn::MaxPoolSaved* saved) {
+  // Only max pooling keeps a blocked input blocked (avg pooling's backward has no saved state to carry the layout).
+  const bool blocked = alg == dnnl::algorithm::pooling_max && opaque_md(x_in) != nullptr;
+  const Tensor x = blocked ? x_in : x_in.contiguous();
+  const dnnl::memory::desc plain_x = tagged_desc(x.sizes(), tag::nchw), plain_y = tagged_desc(y_shape, tag::nchw);
+  const dnnl::memory::desc src_md = blocked ? *opaque_md(x) : plain_x;
+  const bool training = saved != nullptr;
   const std::string key = pool_key(training ? "pool_fwd_train" : "pool_fwd", x.sizes(), y_shape, p) +
-                          fmt::format("|alg{}", static_cast<int>(alg));
+                          fmt::format("|alg{}|{}", static_cast<int>(alg), md_key(src_md));
+  Tensor y;
   guarded(op, "input " + shape_str(x.sizes()), [&] {
-    const Cached& c = cached(key, [&] { return make_cached(forward_pd(alg, x.sizes(), y_shape, p, training)); });
+    const Cached& c = cached(key, [&] { return make_cached(forward_pd(alg, src_md, y_shape, p, training)); });
     const auto& pd = pd_as<dnnl::pooling_v2_forward::primitive_desc>(c);
-    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(pd.src_desc(), x)},
-                                               {DNNL_ARG_DST, wrap(pd.dst_desc(), y)}};
-    if (training && pd.workspace_desc().get_size() > 0) {
-      *workspace = empty({static_cast<std::int64_t>(pd.workspace_desc().get_size())}, DType::UInt8);
-      args.emplace(DNNL_ARG_WORKSPACE, wrap(pd.workspace_desc(), *workspace));
+    Tensor keep_x;
+    const OpaqueOutput dst(pd.dst_desc(), plain_y, y_shape, key + "|dst");
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, input_as(x, plain_x, pd.src_desc(), keep_x, key + "|src")},
+                                               {DNNL_ARG_DST, dst.memory()}};
+    if (training) {
+      saved->layout = blocked ? x.opaque_layout() : nullptr;
+      if (pd.workspace_desc().get_size() > 0) {
+        saved->workspace = empty({static_cast<std::int64_t>(pd.workspace_desc().get_size())}, DType::UInt8);
+        args.emplace(DNNL_ARG_WORKSPACE, wrap(pd.workspace_desc(), saved->workspace));
+      }
     }
     execute(c, std::move(args));
+    y = dst.finish();
   });
   return y;
 }
 
-Tensor pool_backward(const char* op, dnnl::algorithm alg, const Tensor& g_in, const Tensor& workspace,
+Tensor pool_backward(const char* op, dnnl::algorithm alg, const Tensor& g, const onednn::MaxPoolSaved& saved,
                      const Shape& x_shape, const Pool2dParams& p) {
-  const Tensor g = g_in.contiguous();
-  Tensor gx = empty(x_shape, DType::Float32);
-  const std::string key = pool_key("pool_bwd", x_shape, g.sizes(), p) + fmt::format("|alg{}", static_cast<int>(alg));
+  const dnnl::memory::desc plain_x = tagged_desc(x_shape, tag::nchw), plain_g = tagged_desc(g.sizes(), tag::nchw);
+  const DnnlLayout* layout = dnnl_layout(saved.layout);
+  const dnnl::memory::desc src_md = layout ? layout->md() : plain_x;
+  const std::string key = pool_key("pool_bwd", x_shape, g.sizes(), p) +
+                          fmt::format("|alg{}|{}", static_cast<int>(alg), md_key(src_md));
+  Tensor gx;
   guarded(op, "input " + shape_str(x_shape), [&] {
     const Cached& c = cached(key, [&] {
-      auto hint = forward_pd(alg, x_shape, g.sizes(), p, true);
-      dnnl::pooling_v2_backward::desc desc(alg, tagged_desc(x_shape, tag::nchw), tagged_desc(g.sizes(), tag::nchw),
-                                           {p.stride[0], p.stride[1]}, {p.kernel[0], p.kernel[1]},
-                                           {p.dilation[0] - 1, p.dilation[1] - 1}, {p.padding[0], p.padding[1]},
-                                           {p.padding_r[0], p.padding_r[1]});
+      auto hint = forward_pd(alg, src_md, g.sizes(), p, true);
+      dnnl::pooling_v2_backward::desc desc(alg, src_md, hint.dst_desc(), {p.stride[0], p.stride[1]},
+                                           {p.kernel[0], p.kernel[1]}, {p.dilation[0] - 1, p.dilation[1] - 1},
+                                           {p.padding[0], p.padding[1]}, {p.padding_r[0], p.padding_r[1]});
       dnnl::primitive_attr attr;
       attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
       return make_cached(dnnl::pooling_v2_backward::primitive_desc(desc, attr, engine(), hint));
     });
     const auto& pd = pd_as<dnnl::pooling_v2_backward::primitive_desc>(c);
-    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_DIFF_DST, wrap(pd.diff_dst_desc(), g)},
-                                               {DNNL_ARG_DIFF_SRC, wrap(pd.diff_src_desc(), gx)}};
-    if (workspace.defined()) args.emplace(DNNL_ARG_WORKSPACE, wrap(pd.workspace_desc(), workspace));
+    Tensor keep_g;
+    const OpaqueOutput dsrc(pd.diff_src_desc(), plain_x, x_shape, key + "|dsrc");
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_DIFF_DST, input_as(g, plain_g, pd.diff_dst_desc(), keep_g, key + "|ddst")},
+                                               {DNNL_ARG_DIFF_SRC, dsrc.memory()}};
+    if (saved.workspace.defined()) args.emplace(DNNL_ARG_WORKSPACE, wrap(pd.workspace_desc(), saved.workspace));
     execute(c, std::move(args));
+    gx = dsrc.finish();
   });
   return gx;
 }
@@ -80,12 +102,12 @@ dnnl::algorithm avg_alg(bool count_include_pad) {
 
 }  // namespace
 
-Tensor max_pool2d_forward(const Tensor& x, const Shape& y_shape, const Pool2dParams& p, Tensor* workspace) {
-  return pool_forward("max_pool2d", dnnl::algorithm::pooling_max, x, y_shape, p, workspace);
+Tensor max_pool2d_forward(const Tensor& x, const Shape& y_shape, const Pool2dParams& p, MaxPoolSaved* saved) {
+  return pool_forward("max_pool2d", dnnl::algorithm::pooling_max, x, y_shape, p, saved);
 }
 
-Tensor max_pool2d_backward(const Tensor& g, const Tensor& workspace, const Shape& x_shape, const Pool2dParams& p) {
-  return pool_backward("max_pool2d backward", dnnl::algorithm::pooling_max, g, workspace, x_shape, p);
+Tensor max_pool2d_backward(const Tensor& g, const MaxPoolSaved& saved, const Shape& x_shape, const Pool2dParams& p) {
+  return pool_backward("max_pool2d backward", dnnl::algorithm::pooling_max, g, saved, x_shape, p);
 }
 
 Tensor avg_pool2d_forward(const Tensor& x, const Shape& y_shape, const Pool2dParams& p, bool count_include_pad) {
@@ -93,7 +115,7 @@ Tensor avg_pool2d_forward(const Tensor& x, const Shape& y_shape, const Pool2dPar
 }
 
 Tensor avg_pool2d_backward(const Tensor& g, const Shape& x_shape, const Pool2dParams& p, bool count_include_pad) {
-  return pool_backward("avg_pool2d backward", avg_alg(count_include_pad), g, Tensor(), x_shape, p);
+  return pool_backward("avg_pool2d backward", avg_alg(count_include_pad), g, MaxPoolSaved{}, x_shape, p);
 }
 
 }  // namespace ember::onednn

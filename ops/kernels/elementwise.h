@@ -1,4 +1,6 @@
 #pragma once
+#include <array>
+#include <utility>
 // Elementwise kernels without autograd: the forward halves of ops/ and the
 // masks their backward formulas need. Inputs are cast to the compute dtype
 // first; outputs are new contiguous tensors.
@@ -94,5 +96,29 @@ void binary_into(const Tensor& out, const Tensor& b, F f) {
   });
 }
 
+/// f over the raw buffers of float32 tensors that are all opaque in one
+/// layout, element by element in storage order, into a new tensor in that
+/// layout: relu and its gradient keep oneDNN's blocked activations blocked.
+/// Undefined when the inputs do not qualify; the caller then takes its plain path.
+template <class F, class... Ts>
+Tensor map_opaque(F f, const Tensor& first, const Ts&... rest) {
+  auto qualifies = [&](const Tensor& t) {
+    return t.defined() && t.is_opaque() && t.dtype() == DType::Float32 && t.sizes() == first.sizes() &&
+           t.opaque_layout()->same_as(*first.opaque_layout()) &&
+           t.impl().storage->nbytes() == first.impl().storage->nbytes();
+  };
+  if (!qualifies(first) || !(qualifies(rest) && ...)) return Tensor();
+  const std::size_t nbytes = first.impl().storage->nbytes();
+  Tensor out = make_opaque(first.sizes(), DType::Float32, make_storage(nbytes), first.opaque_layout());
+  float* o = static_cast<float*>(out.opaque_data());
+  const std::array<const float*, 1 + sizeof...(Ts)> in{static_cast<const float*>(first.opaque_data()),
+                                                        static_cast<const float*>(rest.opaque_data())...};
+  parallel_for(0, static_cast<std::int64_t>(nbytes / sizeof(float)), kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      for (std::int64_t i = b; i < e; ++i) o[i] = f(in[I][i]...);
+    }(std::index_sequence_for<Tensor, Ts...>{});
+  });
+  return out;
+}
 
 }  // namespace ember::kernels
