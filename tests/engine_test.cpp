@@ -190,6 +190,29 @@ TEST(Engine, CreateGraphStoresACopyOfTheFirstGradient) {
   expect_values(b.grad(), {1.0});
 }
 
+// A first gradient nobody else holds becomes .grad without a copy; one that
+// is shared (the same tensor for two inputs, the caller's grad_output, a view)
+// is copied.
+TEST(Engine, FirstGradientIsTakenOnlyWhenNobodyElseHoldsIt) {
+  Tensor a = f64({1.0, 2.0}), b = f64({3.0, 4.0});
+  (a + b).backward(f64({1.0, 1.0}).detach());  // AddBackward hands one tensor to both
+  EXPECT_FALSE(a.grad().shares_storage(b.grad()));
+  a.grad().add_(f64({5.0, 5.0}).detach());
+  expect_values(b.grad(), {1.0, 1.0});
+
+  Tensor x = f64({1.0, 2.0});
+  Tensor seed = tensor({7.0, 8.0}, DType::Float64);
+  (x + 0.0).backward(seed);  // the caller's tensor arrives untouched
+  EXPECT_FALSE(x.grad().shares_storage(seed));
+  seed.fill_(0.0);
+  expect_values(x.grad(), {7.0, 8.0});
+
+  Tensor w = f64({2.0, 3.0});
+  (w * w).sum().backward();  // a fresh result: taken as it is
+  expect_values(w.grad(), {4.0, 6.0});
+  EXPECT_TRUE(w.grad().is_contiguous());
+}
+
 TEST(Engine, InPlaceCopyAndFillKeepGradients) {
   Tensor x = f64({1.0, 2.0}), w = f64({3.0, 4.0});
   Tensor y = x * 1.0;
