@@ -115,6 +115,31 @@ Tensor finish_shape(Tensor out, const Tensor& x, const std::vector<bool>& mask, 
 Tensor sum_kernel(const Tensor& x, const std::vector<bool>& mask, bool keepdim) {
   const DType out_dtype = x.is_floating_point() ? x.dtype() : DType::Int64;
   Tensor out = empty(keepdim_shape(x, mask), out_dtype);
+  // Leading dims of a contiguous floating tensor (a bias gradient: [batch, features]
+  // summed over the batch): add whole rows into a row of double accumulators, a
+  // loop that vectorises, instead of walking each output's column (perf: 3.5%
+  // of an MLP step).
+  std::size_t lead = 0;
+  while (lead < mask.size() && mask[lead]) ++lead;
+  bool rows = x.is_floating_point() && x.is_contiguous() && lead > 0 && lead < mask.size();
+  for (std::size_t d = lead; d < mask.size() && rows; ++d) rows = !mask[d];
+  if (rows && x.numel() > 0) {
+    const std::int64_t M = out.numel(), R = x.numel() / M;
+    dispatch_floating(x.dtype(), "sum", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* px = x.data_ptr<T>();
+      T* po = out.data_ptr<T>();
+      parallel_for(0, M, std::max<std::int64_t>(64, kParallelGrain / R), [&](std::int64_t mb, std::int64_t me) {
+        std::vector<double> acc(static_cast<std::size_t>(me - mb), 0.0);
+        for (std::int64_t r = 0; r < R; ++r) {
+          const T* row = px + r * M + mb;
+          for (std::int64_t m = 0; m < me - mb; ++m) acc[static_cast<std::size_t>(m)] += static_cast<double>(row[m]);
+        }
+        for (std::int64_t m = mb; m < me; ++m) po[m] = static_cast<T>(acc[static_cast<std::size_t>(m - mb)]);
+      });
+    });
+    return finish_shape(out, x, mask, keepdim);
+  }
   dispatch(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     using Acc = std::conditional_t<std::is_floating_point_v<T>, double, std::int64_t>;

@@ -274,6 +274,14 @@ TEST(Ops, LargeTensorsUseTheParallelPathCorrectly) {
   Tensor y = m.t() * 2.0 + m;  // strided operands
   EXPECT_DOUBLE_EQ(y.at<double>({3, 5}), 2.0 * m.at<double>({5, 3}) + m.at<double>({3, 5}));
   EXPECT_DOUBLE_EQ(m.sum({0}).at<double>({7}), 1024.0 * 7 + 1024.0 * 1023 / 2 * 1024);
+  // Leading-dim sums add whole rows, split over columns: every column, float32, 3-d.
+  Tensor f = m.to(DType::Float32).reshape({4, 256, 1024});
+  const auto cols = f.sum({0, 1}).to_vector<float>();
+  ASSERT_EQ(cols.size(), 1024u);
+  for (std::size_t c = 0; c < cols.size(); c += 97)
+    EXPECT_FLOAT_EQ(cols[c], static_cast<float>(1024.0 * static_cast<double>(c) + 1024.0 * 1023 / 2 * 1024)) << c;
+  EXPECT_EQ(f.sum({0}, true).sizes(), (Shape{1, 256, 1024}));
+  EXPECT_FLOAT_EQ(f.sum({0}, true).at<float>({0, 1, 2}), m.to(DType::Float32).reshape({4, 256, 1024}).select(1, 1).select(1, 2).sum().item<float>());
   EXPECT_EQ(argmax(m, 1).at<std::int64_t>({9}), 1023);
 }
 
