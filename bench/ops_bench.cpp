@@ -100,7 +100,7 @@ BENCHMARK(BM_ReluBackward)->UseRealTime();
 
 void BM_MnistBatch(benchmark::State& state) {  // a loader's batch: 64 rows of bytes gathered, to float, normalised
   data::TensorDataset ds(randint(0, 256, {60000, 1, 28, 28}).to(DType::UInt8), randint(0, 10, {60000}));
-  ds.transform(data::ToFloat{}).transform(data::Normalize{0.1307, 0.3081});
+  ds.transform(data::Normalize{0.1307, 0.3081, 1.0 / 255});
   std::vector<std::int64_t> idx(64);
   std::int64_t next = 0;
   for (auto _ : state) {

@@ -85,7 +85,24 @@ TensorDataset& TensorDataset::map(const std::function<Tensor(const Tensor&)>& tr
 
 Tensor Normalize::operator()(const Tensor& x) const {
   EMBER_CHECK(std != 0.0, "Normalize: std must be non-zero (mean {}, std {})", mean, std);
-  return (x - mean) / std;
+  EMBER_CHECK(x.defined(), "Normalize: got an undefined tensor");
+  if (x.requires_grad()) return (x * scale - mean) / std;  // keeps the history
+  // One pass, x * a + b (the loader's thread runs it for every batch).
+  const Tensor in = x.contiguous();
+  Tensor out = empty(x.sizes(), x.dtype() == DType::Float64 ? DType::Float64 : DType::Float32);
+  const double a = scale / std, b = -mean / std;
+  dispatch(in.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* src = in.data_ptr<T>();
+    dispatch_floating(out.dtype(), "Normalize", [&](auto otag) {
+      using O = typename decltype(otag)::type;
+      O* dst = out.data_ptr<O>();
+      const O oa = static_cast<O>(a), ob = static_cast<O>(b);
+      const std::int64_t n = in.numel();
+      for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<O>(src[i]) * oa + ob;
+    });
+  });
+  return out;
 }
 
 MNIST::MNIST(const std::string& root, bool train) : MNIST(load(root, train)) { transform(ToFloat{}); }

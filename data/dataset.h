@@ -67,13 +67,16 @@ struct ToFloat {
   Tensor operator()(const Tensor& x) const;
 };
 
-/// (x - mean) / std elementwise, as torchvision's Normalize with one channel; x of any shape,
-/// integer inputs give float32. Use it with TensorDataset::transform (per batch) or
+/// (x * scale - mean) / std elementwise, as torchvision's Normalize with one channel
+/// (scale 1/255 folds in ToTensor's conversion of bytes, so a batch of MNIST
+/// bytes is normalised in one pass); x of any shape, integer inputs give
+/// float32. Use it with TensorDataset::transform (per batch) or
 /// TensorDataset::map (once, for all examples).
 struct Normalize {
   double mean = 0.0;
   double std = 1.0;
-  /// (x - mean) / std, of x's shape; throws if std is 0.
+  double scale = 1.0;
+  /// (x * scale - mean) / std, of x's shape; throws if std is 0.
   Tensor operator()(const Tensor& x) const;
 };
 

@@ -141,8 +141,8 @@ inline std::shared_ptr<data::TensorDataset> mnist(const std::string& root, bool 
     y = y.narrow(0, 0, limit).contiguous();
   }
   auto ds = std::make_shared<data::TensorDataset>(x, y);
-  ds->transform(data::ToFloat{});
-  if (normalize) ds->transform(data::Normalize{0.1307, 0.3081});
+  if (normalize) ds->transform(data::Normalize{0.1307, 0.3081, 1.0 / 255});  // ToTensor and Normalize in one pass
+  else ds->transform(data::ToFloat{});
   return ds;
 }
 

@@ -309,6 +309,15 @@ TEST(Datasets, TransformsApplyPerBatchInOrder) {
   for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(v[i], want[i], 1e-6) << i;
   EXPECT_NEAR(ds.get(1).data.to_vector<float>()[1], -0.2f, 1e-6);
   EXPECT_ERROR_HAS(ds.transform(nullptr), "TensorDataset::transform", "empty function");
+  // Normalize with scale: bytes to normalised floats in one step, the same values.
+  TensorDataset one(ds.data(), arange(3));
+  one.transform(Normalize{0.5, 0.5, 1.0 / 255});
+  const auto w = one.get_batch({2, 0}).data.to_vector<float>();
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(w[i], want[i], 1e-6) << i;
+  EXPECT_EQ((Normalize{1.0, 2.0}(tensor({3.0, 5.0}, DType::Float64)).dtype()), DType::Float64);
+  Tensor x = tensor({3.0f}).requires_grad_();
+  Normalize{1.0, 2.0}(x).sum().backward();  // differentiable when it has to be
+  EXPECT_FLOAT_EQ(x.grad().item<float>(), 0.5f);
 }
 
 // ---- DataLoader ----
