@@ -244,6 +244,9 @@ case("cross_entropy_like", "basic", lambda x, y: -torch.log_softmax(x, 1).gather
 # relu's backward as its own op (x only selects; its gradient is zero in PyTorch too)
 case("threshold_backward", "relu", lambda g, x: torch.ops.aten.threshold_backward(g, x, 0.0),
      [randn(3, 4), const(kink_free(3, 4))])
+# the unweighted nll_loss (one fused node): mean with an ignored row, and sum
+case("nll_loss_mean", "ignore", lambda x, y: F.nll_loss(x, y, ignore_index=1), [randn(5, 3), index_values([0, 1, 2, 1, 0])])
+case("nll_loss_sum", "basic", lambda x, y: F.nll_loss(x, y, reduction="sum"), [randn(4, 3), index(3, 4)])
 
 
 def tensor_line(tag, kind, t, requires_grad):

@@ -237,6 +237,8 @@ const std::map<std::string, OpRow>& op_table() {
        }}},
       {"nll_loss", {[](const TensorList& x) { return nn::F::nll_loss(x[0], x[1], x[2]); }}},
       {"nll_loss_none", {[](const TensorList& x) { return nn::F::nll_loss(x[0], x[1], {}, -100, nn::Reduction::None); }}},
+      {"nll_loss_mean", {[](const TensorList& x) { return nn::F::nll_loss(x[0], x[1], {}, 1); }}},
+      {"nll_loss_sum", {[](const TensorList& x) { return nn::F::nll_loss(x[0], x[1], {}, -100, nn::Reduction::Sum); }}},
       {"mse_loss", {[](const TensorList& x) { return nn::F::mse_loss(x[0], x[1]); }}},
       {"mse_loss_sum", {[](const TensorList& x) { return nn::F::mse_loss(x[0], x[1], nn::Reduction::Sum); }}},
       {"l1_loss", {[](const TensorList& x) { return nn::F::l1_loss(x[0], x[1]); }}},
