@@ -35,7 +35,7 @@ struct Net : nn::Module {
 int main(int argc, char** argv) try {
   Flags flags(argc, argv, {{"epochs", "3"}, {"batch-size", "64"}, {"test-batch-size", "100"}, {"optimizer", "adadelta"}, {"lr", "1.0"},
                            {"gamma", "0.7"}, {"seed", "1"}, {"threads", std::to_string(get_num_threads())},
-                           {"data", "build/mnist"}, {"save", ""}, {"limit", "0"}, {"expect-accuracy", "0"}});
+                           {"data", "build/mnist"}, {"save", ""}, {"limit", "0"}, {"expect-accuracy", "0"}, {"phases", "0"}});
   manual_seed(static_cast<std::uint64_t>(flags.integer("seed")));
   set_num_threads(static_cast<int>(flags.integer("threads")));
 
@@ -60,6 +60,7 @@ int main(int argc, char** argv) try {
     fmt::print("epoch {:2d}/{}  train loss {:.4f}  test loss {:.4f}  accuracy {:.2f}%  {:.1f}s ({:.0f} samples/s)  eval {:.2f}s  lr {:.4g}\n",
                epoch, epochs, tr.loss, test.loss, 100.0 * test.accuracy, tr.seconds, tr.samples_per_second, test.seconds,
                scheduler.get_last_lr()[0]);
+    if (flags.integer("phases") != 0) fmt::print("  {}\n", phases(tr, train_loader.size()));
     scheduler.step();
   }
   fmt::print("test accuracy {:.2f}% after {} epochs in {:.1f}s\n", 100.0 * test.accuracy, epochs, seconds_since(start));

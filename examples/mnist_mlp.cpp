@@ -33,7 +33,7 @@ struct MLP : nn::Module {
 int main(int argc, char** argv) try {
   Flags flags(argc, argv, {{"epochs", "10"}, {"batch-size", "64"}, {"test-batch-size", "1000"}, {"optimizer", "adam"}, {"lr", "1e-3"}, {"seed", "1"},
                            {"threads", std::to_string(get_num_threads())}, {"data", "build/mnist"}, {"save", ""},
-                           {"preset", "default"}, {"limit", "0"}, {"expect-accuracy", "0"}});
+                           {"preset", "default"}, {"limit", "0"}, {"expect-accuracy", "0"}, {"phases", "0"}});
   const bool nielsen = flags.str("preset") == "nielsen";
   EMBER_CHECK(nielsen || flags.str("preset") == "default", "unknown preset \"{}\" (default, nielsen)", flags.str("preset"));
   manual_seed(static_cast<std::uint64_t>(flags.integer("seed")));
@@ -66,6 +66,7 @@ int main(int argc, char** argv) try {
     test = evaluate(*model, test_loader, loss_fn);
     fmt::print("epoch {:2d}/{}  train loss {:.4f}  test loss {:.4f}  accuracy {:.2f}%  {:.1f}s ({:.0f} samples/s)  eval {:.2f}s\n", epoch,
                epochs, tr.loss, test.loss, 100.0 * test.accuracy, tr.seconds, tr.samples_per_second, test.seconds);
+    if (flags.integer("phases") != 0) fmt::print("  {}\n", phases(tr, train_loader.size()));
   }
   fmt::print("test accuracy {:.2f}% after {} epochs in {:.1f}s\n", 100.0 * test.accuracy, epochs, seconds_since(start));
   if (!flags.str("save").empty()) {
