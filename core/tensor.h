@@ -247,7 +247,7 @@ template <class T>
 T read_as(const Tensor& t, std::int64_t off) {
   return dispatch(t.dtype(), [&](auto tag) {
     using S = typename decltype(tag)::type;
-    return static_cast<T>(static_cast<const S*>(t.impl().storage->data())[off]);
+    return static_cast<T>(static_cast<const S*>(t.plain_impl().storage->data())[off]);
   });
 }
 /// A new handle to t's elements with its own autograd state (detach, saved
@@ -267,7 +267,7 @@ template <class T>
 T Tensor::item() const {
   EMBER_CHECK(numel() == 1, "item: tensor with {} elements (shape {}) cannot be converted to a scalar",
               numel(), shape_str(sizes()));
-  return detail::read_as<T>(*this, impl().offset);
+  return detail::read_as<T>(*this, storage_offset());
 }
 
 template <class T>

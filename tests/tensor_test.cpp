@@ -146,6 +146,8 @@ TEST(Opaque, ViewsAndOpsConvertFirst) {
   Tensor u = reversed_opaque({1, 2, 3, 4}, {4});
   EXPECT_EQ((u * 2.0).to_vector<float>(), (std::vector<float>{2, 4, 6, 8}));
   EXPECT_EQ(reversed_opaque({1, 2, 3}, {3}).sum().item<float>(), 6.0f);
+  EXPECT_EQ(reversed_opaque({1, 2, 3}, {3}).at<float>({0}), 1.0f);
+  EXPECT_EQ(reversed_opaque({5}, {}).item<float>(), 5.0f);
 }
 
 TEST(Opaque, AliasesShareOneConversion) {
