@@ -85,6 +85,20 @@ void BM_Conv2dTrainStepAlgorithm(benchmark::State& state) {
 }
 BENCHMARK(BM_Conv2dTrainStepAlgorithm)->Arg(1)->Arg(0)->UseRealTime();
 
+// The CNN's convolutional block as training runs it: conv1, relu, conv2, relu,
+// max-pool, forward and backward. Activations stay in oneDNN's blocked layout
+// from conv1's output to the pooled output and back (a regression to
+// per-op reorders shows here, not in the single-layer cases).
+void BM_CnnConvBlockTrainStep(benchmark::State& state) {
+  Tensor x = randn({64, 1, 28, 28});
+  Tensor w1 = randn({32, 1, 3, 3}).requires_grad_(), b1 = randn({32}).requires_grad_();
+  Tensor w2 = (randn({64, 32, 3, 3}) * 0.1).requires_grad_(), b2 = randn({64}).requires_grad_();
+  Tensor g = randn({64, 64, 12, 12});
+  for (auto _ : state) max_pool2d(relu(conv2d(relu(conv2d(x, w1, b1)), w2, b2)), {2, 2}).backward(g);
+  set_flops(state, conv_flops(kLayers[0]) * 2.0 + conv_flops(kLayers[1]) * 3.0);
+}
+BENCHMARK(BM_CnnConvBlockTrainStep)->UseRealTime();
+
 // The MNIST CNN (PyTorch's example net, examples/mnist_cnn.cpp) on one image
 // in eval mode without history: the latency a user's own drawn digit sees.
 // Goal: under 1 ms. Arg = batch size (1 image, and 100 per call for throughput).
