@@ -1,5 +1,7 @@
 #include "ember/core/tensor.h"
 
+#include <mutex>
+
 namespace ember {
 
 std::int64_t Tensor::size(std::int64_t d) const {
@@ -24,9 +26,20 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
+namespace {
+// Guards every TensorImpl::opaque and OpaqueState::plain: conversions are
+// rare (once per opaque tensor), so one lock for all of them is enough.
+std::mutex& opaque_mutex() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace
+
 void Tensor::make_plain() const {
   TensorImpl& me = impl();
-  if (!me.opaque) return;
+  if (!me.opaque_pending.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(opaque_mutex());
+  if (!me.opaque) return;  // another thread converted this handle meanwhile
   OpaqueState& st = *me.opaque;
   if (!st.plain) {
     Storage plain = make_storage(static_cast<std::size_t>(numel()) * itemsize(me.dtype));
@@ -37,6 +50,21 @@ void Tensor::make_plain() const {
   me.strides = contiguous_strides(me.sizes);
   me.offset = 0;
   me.opaque.reset();
+  me.opaque_pending.store(false, std::memory_order_release);
+}
+
+std::shared_ptr<const OpaqueLayout> Tensor::opaque_layout() const {
+  const TensorImpl& me = impl();
+  if (!me.opaque_pending.load(std::memory_order_acquire)) return nullptr;
+  std::lock_guard<std::mutex> lock(opaque_mutex());
+  return me.opaque && !me.opaque->plain ? me.opaque->layout : nullptr;
+}
+
+void* Tensor::opaque_data() const {
+  const TensorImpl& me = impl();
+  std::lock_guard<std::mutex> lock(opaque_mutex());
+  EMBER_CHECK(me.opaque && !me.opaque->plain, "opaque_data: the tensor is not in an opaque layout");
+  return me.storage->data();
 }
 
 Tensor make_opaque(Shape sizes, DType dtype, Storage storage, std::shared_ptr<const OpaqueLayout> layout) {
@@ -45,6 +73,7 @@ Tensor make_opaque(Shape sizes, DType dtype, Storage storage, std::shared_ptr<co
   impl->storage = std::move(storage);
   impl->opaque = std::make_shared<OpaqueState>();
   impl->opaque->layout = std::move(layout);
+  impl->opaque_pending.store(true, std::memory_order_release);
   impl->strides = contiguous_strides(sizes);
   impl->sizes = std::move(sizes);
   impl->dtype = dtype;
@@ -54,9 +83,9 @@ Tensor make_opaque(Shape sizes, DType dtype, Storage storage, std::shared_ptr<co
 void Tensor::set_data(const Tensor& data) const {
   EMBER_CHECK(data.defined(), "set_data: got an undefined tensor");
   data.make_plain();
+  make_plain();  // drops this handle's opaque state under the lock
   TensorImpl& me = impl();
   const TensorImpl& src = data.impl();
-  me.opaque.reset();
   me.storage = src.storage;
   me.sizes = src.sizes;
   me.strides = src.strides;
@@ -66,7 +95,14 @@ void Tensor::set_data(const Tensor& data) const {
 }
 
 bool Tensor::shares_storage(const Tensor& other) const {
-  return defined() && other.defined() && impl().storage == other.impl().storage;
+  if (!defined() || !other.defined()) return false;
+  // An alias still holding the blocked buffer after another alias converted
+  // will read the converted storage: compare what each will read.
+  auto reads = [](const TensorImpl& t) -> const StorageImpl* {
+    return t.opaque && t.opaque->plain ? t.opaque->plain.get() : t.storage.get();
+  };
+  std::lock_guard<std::mutex> lock(opaque_mutex());
+  return reads(impl()) == reads(other.impl());
 }
 
 Tensor empty(Shape shape, DType dtype) {
@@ -84,8 +120,11 @@ namespace detail {
 Tensor alias(const Tensor& t) {
   const TensorImpl& src = t.impl();
   auto impl = std::make_shared<TensorImpl>();
+  std::unique_lock<std::mutex> lock(opaque_mutex(), std::defer_lock);
+  if (src.opaque_pending.load(std::memory_order_acquire)) lock.lock();
   impl->storage = src.storage;
   impl->opaque = src.opaque;
+  impl->opaque_pending.store(src.opaque != nullptr, std::memory_order_release);
   impl->sizes = src.sizes;
   impl->strides = src.strides;
   impl->offset = src.offset;

@@ -7,6 +7,7 @@
 /// that autograd/ fills in. The method declarations below are the user-facing
 /// API; core/ defines the data accessors, ops/ the operations and autograd/
 /// the gradient methods (as PyTorch's TensorBody does).
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -60,7 +61,11 @@ struct TensorImpl {
   /// Non-null while the storage holds the elements in an opaque layout (or
   /// until this alias adopts the converted plain storage); strides are then
   /// the contiguous ones, offset is 0, and neither describes the storage.
+  /// Written under a process-wide mutex (so tensors may still be read from
+  /// several threads); `opaque_pending` mirrors `opaque != nullptr` for the
+  /// lock-free check every data access makes.
   std::shared_ptr<OpaqueState> opaque;
+  std::atomic<bool> opaque_pending{false};
   Shape sizes;
   Shape strides;  // in elements
   std::int64_t offset = 0;  // in elements
@@ -116,14 +121,13 @@ class Tensor {
   }
 
   // ---- opaque layouts (see OpaqueLayout) ----
-  bool is_opaque() const { return impl().opaque != nullptr && impl().opaque->plain == nullptr; }
+  bool is_opaque() const { return opaque_layout() != nullptr; }
   /// The layout of an opaque tensor (null for a plain one).
-  std::shared_ptr<const OpaqueLayout> opaque_layout() const { return is_opaque() ? impl().opaque->layout : nullptr; }
-  /// An opaque tensor's bytes as they are, without conversion.
-  void* opaque_data() const {
-    EMBER_CHECK(is_opaque(), "opaque_data: the tensor is not in an opaque layout");
-    return impl().storage->data();
-  }
+  std::shared_ptr<const OpaqueLayout> opaque_layout() const;
+  /// An opaque tensor's bytes as they are, without conversion. The buffer
+  /// lives as long as a handle to it: hold the tensor, or detail::alias(t),
+  /// while using it.
+  void* opaque_data() const;
   /// Converts an opaque tensor to contiguous row-major in place (every handle
   /// sees the change; values and version stay); a no-op for plain tensors.
   void make_plain() const;
@@ -145,7 +149,7 @@ class Tensor {
   /// impl() after make_plain(): what every accessor of strides, offset or data uses.
   TensorImpl& plain_impl() const {
     TensorImpl& me = impl();
-    if (me.opaque) make_plain();
+    if (me.opaque_pending.load(std::memory_order_acquire)) make_plain();
     return me;
   }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }

@@ -74,12 +74,15 @@ Example TensorDataset::get_batch(const std::vector<std::int64_t>& indices) const
 }
 
 TensorDataset& TensorDataset::map(const std::function<Tensor(const Tensor&)>& transform) {
-  Tensor out = transform(data_);
+  // The transforms added so far run first, so `transform` sees what get()
+  // returns (MNIST's floats, not its bytes); they are then part of the data.
+  Tensor out = transform(apply(data_));
   EMBER_CHECK(out.defined() && out.dim() >= 1 && out.size(0) == data_.size(0),
               "TensorDataset::map: the transform turned data of shape {} into {}; it must keep the {} examples",
               shape_str(data_.sizes()), out.defined() ? shape_str(out.sizes()) : std::string("an undefined tensor"),
               data_.size(0));
   data_ = std::move(out);
+  transforms_.clear();
   return *this;
 }
 

@@ -41,8 +41,10 @@ class TensorDataset : public Dataset {
   Example get(std::int64_t i) const override;
   /// Gathers the rows with index_select: data [B, ...], target [B, ...] (new tensors).
   Example get_batch(const std::vector<std::int64_t>& indices) const override;
-  /// Replaces the data tensor with transform(data) once, for all examples (e.g. Normalize);
-  /// the result must keep N rows. Not to be called while a DataLoader iterates this dataset.
+  /// Replaces the data tensor with transform(data) once, for all examples (e.g. Normalize),
+  /// after applying the transforms added so far (which it then drops): `transform` sees
+  /// what get() returns. The result must keep N rows. Not to be called while a DataLoader
+  /// iterates this dataset.
   TensorDataset& map(const std::function<Tensor(const Tensor&)>& transform);
   /// Adds a transform that get() and get_batch() apply to the data they return,
   /// after the ones added before (torchvision's transforms, applied per batch):

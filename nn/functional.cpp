@@ -72,8 +72,10 @@ Tensor nll_loss_unweighted(const Tensor& log_probs, const Tensor& targets, std::
   // PyTorch: the mean over kept rows, NaN when none is kept.
   const double denom = reduction == Reduction::Mean ? static_cast<double>(kept) : 1.0;
   Tensor loss = full({}, reduction == Reduction::Mean && kept == 0 ? std::nan("") : total / denom, log_probs.dtype());
-  autograd::record("NllLossBackward", {log_probs}, {loss}, {mask}, [denom](const BackwardCtx& c, const TensorList& g) {
-    return TensorList{c.saved(0) * (g[0] * (-1.0 / denom))};
+  // With every row ignored the mask is all zero and so is PyTorch's gradient.
+  const double scale = kept == 0 ? 0.0 : -1.0 / denom;
+  autograd::record("NllLossBackward", {log_probs}, {loss}, {mask}, [scale](const BackwardCtx& c, const TensorList& g) {
+    return TensorList{c.saved(0) * (g[0] * scale)};
   });
   return loss;
 }

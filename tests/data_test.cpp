@@ -235,6 +235,10 @@ TEST_F(DataFiles, MnistDatasetFromFolder) {
   EXPECT_FLOAT_EQ(batch.data.at<float>({1, 0, 9, 3}), 1.0f);
   EXPECT_EQ(batch.target.to_vector<std::int64_t>(), (std::vector<std::int64_t>{4, 0}));
   EXPECT_EQ(train.get(3).target.item<std::int64_t>(), 3);
+  // map() sees what get() returns (floats in [0, 1]), not the stored bytes.
+  train.map(Normalize{0.5, 0.5});
+  EXPECT_FLOAT_EQ(train.get(0).data.at<float>({0, 9, 3}), 1.0f);  // (255 / 255 - 0.5) / 0.5
+  EXPECT_NEAR(train.get_batch({0}).data.at<float>({0, 0, 0, 1}), (1.0 / 255 - 0.5) / 0.5, 1e-6);
 
   const std::string tried = (dir_ / "t10k-images-idx3-ubyte").string();
   EXPECT_ERROR_HAS(MNIST(dir_.string(), false), tried, tried + ".gz");

@@ -1,6 +1,7 @@
 // nn: the Module tree, the layers' defaults, state_dict and checkpoints.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -182,6 +183,14 @@ TEST(StateDict, WeightsFromPyTorchLoadAndGiveTheSameOutput) {
   const auto out = net.forward(input).to_vector<float>(), want = expected.to_vector<float>();
   ASSERT_EQ(out.size(), want.size());
   for (std::size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], want[i], 1e-5) << i;
+}
+
+TEST(Losses, NllLossWithEveryTargetIgnored) {
+  Tensor lp = log_softmax(randn({3, 4}), 1).detach().requires_grad_();
+  Tensor loss = nn::F::nll_loss(lp, tensor({1.0, 1.0, 1.0}).to(DType::Int64), {}, 1);
+  EXPECT_TRUE(std::isnan(loss.item<double>()));  // PyTorch: mean over no rows
+  loss.backward();
+  for (float g : lp.grad().to_vector<float>()) EXPECT_EQ(g, 0.0f);  // PyTorch: zero gradient, not NaN
 }
 
 TEST(Losses, CrossEntropyIsStableAndMatchesNll) {

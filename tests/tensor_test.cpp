@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <thread>
 
 #include <ember/ember.h>
 
@@ -155,11 +156,34 @@ TEST(Opaque, AliasesShareOneConversion) {
   Tensor a = t.detach();  // an alias: still opaque, same buffer
   EXPECT_TRUE(a.is_opaque());
   EXPECT_EQ(a.opaque_data(), t.opaque_data());
+  Tensor b = reversed_opaque({1, 2}, {2});
+  Tensor b2 = b.detach();
+  (void)b.strides();  // converts b; b2 still holds the blocked buffer but will read b's plain one
+  EXPECT_TRUE(b2.shares_storage(b));
+  EXPECT_TRUE(b.shares_storage(b2));
+  b.copy_(b2 * 2.0);  // in-place ops see the sharing
+  EXPECT_EQ(b2.to_vector<float>(), (std::vector<float>{2, 4}));
   t.add_(ones({3}));  // converts t, then writes into the plain elements
   EXPECT_FALSE(a.is_opaque());  // the alias adopts the converted storage
   EXPECT_EQ(a.to_vector<float>(), (std::vector<float>{2, 3, 4}));
   EXPECT_TRUE(a.shares_storage(t));
   EXPECT_EQ(a.version(), t.version());
+}
+
+TEST(Opaque, ConcurrentReadersConvertOnce) {
+  for (int round = 0; round < 50; ++round) {
+    std::vector<float> v(4096);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);
+    Tensor t = reversed_opaque(v, {64, 64});
+    Tensor a = t.detach();
+    std::vector<float> seen_t, seen_a;
+    std::thread reader([&] { seen_t = t.to_vector<float>(); });
+    seen_a = a.to_vector<float>();
+    reader.join();
+    EXPECT_EQ(seen_t, v);
+    EXPECT_EQ(seen_a, v);
+    EXPECT_TRUE(a.shares_storage(t));
+  }
 }
 
 TEST(Opaque, SetDataReplacesAnOpaqueTensor) {

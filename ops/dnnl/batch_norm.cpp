@@ -34,7 +34,7 @@ BatchNormForward batch_norm_training(const Tensor& x, const Tensor& weight, cons
   const std::int64_t c = x.sizes()[1];
   BatchNormForward r{empty(x.sizes(), DType::Float32), empty({c}, DType::Float32), empty({c}, DType::Float32)};
   guarded("batch_norm", "input " + shape_str(x.sizes()), [&] {
-    const Cached& cc = cached(bn_key("bn_fwd_train", x.sizes(), eps), [&] { return make_cached(forward_pd(x.sizes(), eps, true)); });
+    const CachedRef cc = cached(bn_key("bn_fwd_train", x.sizes(), eps), [&] { return make_cached(forward_pd(x.sizes(), eps, true)); });
     const auto& pd = pd_as<dnnl::batch_normalization_forward::primitive_desc>(cc);
     execute(cc, {{DNNL_ARG_SRC, wrap(pd.src_desc(), x)}, {DNNL_ARG_DST, wrap(pd.dst_desc(), r.y)},
                  {DNNL_ARG_SCALE, vec(weight)}, {DNNL_ARG_SHIFT, vec(bias)}, {DNNL_ARG_MEAN, vec(r.mean)},
@@ -47,7 +47,7 @@ Tensor batch_norm_inference(const Tensor& x, const Tensor& mean, const Tensor& v
                             const Tensor& bias, double eps) {
   Tensor y = empty(x.sizes(), DType::Float32);
   guarded("batch_norm", "input " + shape_str(x.sizes()), [&] {
-    const Cached& cc = cached(bn_key("bn_fwd_infer", x.sizes(), eps), [&] { return make_cached(forward_pd(x.sizes(), eps, false)); });
+    const CachedRef cc = cached(bn_key("bn_fwd_infer", x.sizes(), eps), [&] { return make_cached(forward_pd(x.sizes(), eps, false)); });
     const auto& pd = pd_as<dnnl::batch_normalization_forward::primitive_desc>(cc);
     execute(cc, {{DNNL_ARG_SRC, wrap(pd.src_desc(), x)}, {DNNL_ARG_DST, wrap(pd.dst_desc(), y)},
                  {DNNL_ARG_SCALE, vec(weight)}, {DNNL_ARG_SHIFT, vec(bias)}, {DNNL_ARG_MEAN, vec(mean)},
@@ -63,7 +63,7 @@ BatchNormBackward batch_norm_backward(const Tensor& g_in, const Tensor& x, const
   const Tensor shift = zeros({c});  // not read by the backward, but oneDNN 2.6 wants it bound
   BatchNormBackward r{empty(x.sizes(), DType::Float32), empty({c}, DType::Float32), empty({c}, DType::Float32)};
   guarded("batch_norm backward", "input " + shape_str(x.sizes()), [&] {
-    const Cached& cc = cached(bn_key("bn_bwd", x.sizes(), eps), [&] {
+    const CachedRef cc = cached(bn_key("bn_bwd", x.sizes(), eps), [&] {
       auto hint = forward_pd(x.sizes(), eps, true);
       dnnl::batch_normalization_backward::desc desc(dnnl::prop_kind::backward, tagged_desc(x.sizes(), tag::nchw),
                                                     tagged_desc(x.sizes(), tag::nchw), static_cast<float>(eps),

@@ -23,7 +23,7 @@ dims to_dims(const Shape& s) { return dims(s.begin(), s.end()); }
 
 struct Cache {
   std::mutex mu;
-  std::unordered_map<std::string, std::unique_ptr<Cached>> entries;
+  std::unordered_map<std::string, std::shared_ptr<const Cached>> entries;
 };
 Cache& the_cache() {
   static Cache c;
@@ -46,18 +46,19 @@ dnnl::memory wrap(const dnnl::memory::desc& md, const Tensor& t) {
   return dnnl::memory(md, engine(), t.raw_data());
 }
 
-const Cached& cached(const std::string& key, const std::function<Cached()>& build) {
+CachedRef cached(const std::string& key, const std::function<Cached()>& build) {
   Cache& c = the_cache();
   const std::string full = fmt::format("{}|threads={}", key, get_num_threads());
   {
     std::lock_guard<std::mutex> lock(c.mu);
-    if (auto it = c.entries.find(full); it != c.entries.end()) return *it->second;
+    if (auto it = c.entries.find(full); it != c.entries.end()) return CachedRef(it->second);
   }
-  auto entry = std::make_unique<Cached>(build());
+  auto entry = std::make_shared<const Cached>(build());
   std::lock_guard<std::mutex> lock(c.mu);
+  // Dropping entries never invalidates a caller's CachedRef (it shares ownership).
   if (c.entries.size() >= kMaxEntries) c.entries.clear();
   auto [it, inserted] = c.entries.emplace(full, std::move(entry));
-  return *it->second;
+  return CachedRef(it->second);
 }
 
 void clear_cache() {
@@ -90,11 +91,11 @@ dnnl::memory to_layout(const dnnl::memory& from, const dnnl::memory::desc& to, T
 }
 
 void reorder(const dnnl::memory& from, const dnnl::memory& to, const std::string& key) {
-  const Cached& c = cached("reorder|" + key, [&] {
+  const CachedRef c = cached("reorder|" + key, [&] {
     dnnl::reorder::primitive_desc pd(engine(), from.get_desc(), engine(), to.get_desc());
     return make_cached(pd);
   });
-  c.primitive.execute(stream(), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+  c->primitive.execute(stream(), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
   stream().wait();
 }
 
@@ -133,18 +134,18 @@ std::string md_key(const dnnl::memory::desc& md) {
   return k;
 }
 
-const dnnl::memory::desc* opaque_md(const Tensor& t) {
-  if (!t.defined() || !t.is_opaque()) return nullptr;
+std::optional<dnnl::memory::desc> opaque_md(const Tensor& t) {
+  if (!t.defined()) return std::nullopt;
   const auto layout = t.opaque_layout();
   const auto* d = dynamic_cast<const DnnlLayout*>(layout.get());
-  return d ? &d->md() : nullptr;
+  return d ? std::optional<dnnl::memory::desc>(d->md()) : std::nullopt;
 }
 
 dnnl::memory input_as(const Tensor& t, const dnnl::memory::desc& plain_md, const dnnl::memory::desc& wanted,
                       Tensor& keep, const std::string& key) {
-  if (const dnnl::memory::desc* md = opaque_md(t); md && *md == wanted) {
-    keep = t;
-    return dnnl::memory(wanted, engine(), t.opaque_data());
+  if (const auto md = opaque_md(t); md && *md == wanted) {
+    keep = detail::alias(t);  // holds the blocked buffer even if another handle converts t meanwhile
+    return dnnl::memory(wanted, engine(), keep.opaque_data());
   }
   const Tensor plain = t.contiguous();  // converts an opaque tensor in another layout
   if (plain_md == wanted) {

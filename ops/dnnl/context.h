@@ -7,6 +7,7 @@
 #include <any>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -59,11 +60,22 @@ const PD& pd_as(const Cached& c) {
   return std::any_cast<const PD&>(c.typed_pd);
 }
 
+/// A cached primitive, kept alive by whoever uses it even if the cache drops it meanwhile.
+class CachedRef {
+ public:
+  explicit CachedRef(std::shared_ptr<const Cached> p) : p_(std::move(p)) {}
+  operator const Cached&() const { return *p_; }
+  const Cached* operator->() const { return p_.get(); }
+
+ private:
+  std::shared_ptr<const Cached> p_;
+};
+
 /// The primitive stored under `key`, built by `build` on a miss. The key must
 /// say everything the primitive depends on: op kind, dims, strides, dtype,
 /// propagation kind, attributes (and the thread count, which oneDNN fixes at
 /// creation). oneDNN 2.6 would otherwise rebuild the descriptor on every call.
-const Cached& cached(const std::string& key, const std::function<Cached()>& build);
+CachedRef cached(const std::string& key, const std::function<Cached()>& build);
 
 /// Drops every cached primitive (benchmarks measure the cold path with it).
 void clear_cache();
@@ -109,8 +121,8 @@ class DnnlLayout final : public OpaqueLayout {
 
 /// A cache-key fragment naming md's arrangement (dims, strides, blocking).
 std::string md_key(const dnnl::memory::desc& md);
-/// t's oneDNN descriptor when t is an opaque tensor in a DnnlLayout, else null.
-const dnnl::memory::desc* opaque_md(const Tensor& t);
+/// t's oneDNN descriptor when t is an opaque tensor in a DnnlLayout.
+std::optional<dnnl::memory::desc> opaque_md(const Tensor& t);
 
 /// t as a primitive input in layout `wanted`: t's own buffer when it already
 /// is in that layout (opaque, or plain with plain_md == wanted), else a

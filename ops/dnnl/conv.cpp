@@ -104,7 +104,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w_in, const Tensor& b, cons
   const ConvGeometry g = geometry(x.sizes(), w.sizes(), y_shape, p, b.defined() ? "conv_fwd_b" : "conv_fwd");
   Tensor y;
   guarded("conv2d", what(x.sizes(), w.sizes()), [&] {
-    const Cached& c = cached(g.key, [&] {
+    const CachedRef c = cached(g.key, [&] {
       return make_cached(with_fallback(g, [&](dnnl::algorithm alg) {
         return forward_pd(x.sizes(), g, y_shape, b.defined(), true, alg);
       }));
@@ -128,7 +128,7 @@ Tensor conv2d_backward_input(const Tensor& gy, const Tensor& w_in, const Shape& 
   const ConvGeometry g = geometry(x_shape, w.sizes(), gy.sizes(), p, "conv_bwd_data");
   Tensor gx;
   guarded("conv2d backward (input)", what(x_shape, w.sizes()), [&] {
-    const Cached& c = cached(g.key, [&] {
+    const CachedRef c = cached(g.key, [&] {
       return make_cached(with_fallback(g, [&](dnnl::algorithm alg) {
         auto hint = forward_pd(x_shape, g, gy.sizes(), false, true, alg);
         dnnl::convolution_backward_data::desc desc(alg, any_desc(x_shape), any_desc(g.w_dims), any_desc(gy.sizes()),
@@ -155,7 +155,7 @@ std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& x, const Tensor& 
   Tensor gw = empty(w_shape, DType::Float32);
   Tensor gb = with_bias ? empty({w_shape[0]}, DType::Float32) : Tensor();
   guarded("conv2d backward (weight)", what(x.sizes(), w_shape), [&] {
-    const Cached& c = cached(g.key, [&] {
+    const CachedRef c = cached(g.key, [&] {
       return make_cached(with_fallback(g, [&](dnnl::algorithm alg) {
         auto hint = forward_pd(x.sizes(), g, gy.sizes(), with_bias, true, alg);
         const auto bias_md = tagged_desc({w_shape[0]}, tag::x);

@@ -49,7 +49,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, const Tensor& bias) {
     const auto a_md = plain_desc(as, ast), b_md = plain_desc(bs, bst);
     const auto o_md = plain_desc(out_shape, contiguous_strides(out_shape));
     const auto bias_md = plain_desc(bias_shape, contiguous_strides(bias_shape));
-    const Cached& c = cached(key, [&] {
+    const CachedRef c = cached(key, [&] {
       dnnl::primitive_attr attr;
       attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
       auto desc = bias.defined() ? dnnl::matmul::desc(a_md, b_md, bias_md, o_md) : dnnl::matmul::desc(a_md, b_md, o_md);

@@ -38,23 +38,26 @@ const DnnlLayout* dnnl_layout(const std::shared_ptr<const OpaqueLayout>& l) { re
 Tensor pool_forward(const char* op, dnnl::algorithm alg, const Tensor& x_in, const Shape& y_shape,
                     const Pool2dParams& p, onednn::MaxPoolSaved* saved) {
   // Only max pooling keeps a blocked input blocked (avg pooling's backward has no saved state to carry the layout).
-  const bool blocked = alg == dnnl::algorithm::pooling_max && opaque_md(x_in) != nullptr;
+  // The layout is read once, before input_as could convert x.
+  const std::shared_ptr<const OpaqueLayout> layout = alg == dnnl::algorithm::pooling_max ? x_in.opaque_layout() : nullptr;
+  const auto* blocked_layout = dynamic_cast<const DnnlLayout*>(layout.get());
+  const bool blocked = blocked_layout != nullptr;
   const Tensor x = blocked ? x_in : x_in.contiguous();
   const dnnl::memory::desc plain_x = tagged_desc(x.sizes(), tag::nchw), plain_y = tagged_desc(y_shape, tag::nchw);
-  const dnnl::memory::desc src_md = blocked ? *opaque_md(x) : plain_x;
+  const dnnl::memory::desc src_md = blocked ? blocked_layout->md() : plain_x;
   const bool training = saved != nullptr;
   const std::string key = pool_key(training ? "pool_fwd_train" : "pool_fwd", x.sizes(), y_shape, p) +
                           fmt::format("|alg{}|{}", static_cast<int>(alg), md_key(src_md));
   Tensor y;
   guarded(op, "input " + shape_str(x.sizes()), [&] {
-    const Cached& c = cached(key, [&] { return make_cached(forward_pd(alg, src_md, y_shape, p, training)); });
+    const CachedRef c = cached(key, [&] { return make_cached(forward_pd(alg, src_md, y_shape, p, training)); });
     const auto& pd = pd_as<dnnl::pooling_v2_forward::primitive_desc>(c);
     Tensor keep_x;
     const OpaqueOutput dst(pd.dst_desc(), plain_y, y_shape, key + "|dst");
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, input_as(x, plain_x, pd.src_desc(), keep_x, key + "|src")},
                                                {DNNL_ARG_DST, dst.memory()}};
     if (training) {
-      saved->layout = blocked ? x.opaque_layout() : nullptr;
+      saved->layout = blocked ? layout : nullptr;
       if (pd.workspace_desc().get_size() > 0) {
         saved->workspace = empty({static_cast<std::int64_t>(pd.workspace_desc().get_size())}, DType::UInt8);
         args.emplace(DNNL_ARG_WORKSPACE, wrap(pd.workspace_desc(), saved->workspace));
@@ -75,7 +78,7 @@ Tensor pool_backward(const char* op, dnnl::algorithm alg, const Tensor& g, const
                           fmt::format("|alg{}|{}", static_cast<int>(alg), md_key(src_md));
   Tensor gx;
   guarded(op, "input " + shape_str(x_shape), [&] {
-    const Cached& c = cached(key, [&] {
+    const CachedRef c = cached(key, [&] {
       auto hint = forward_pd(alg, src_md, g.sizes(), p, true);
       dnnl::pooling_v2_backward::desc desc(alg, src_md, hint.dst_desc(), {p.stride[0], p.stride[1]},
                                            {p.kernel[0], p.kernel[1]}, {p.dilation[0] - 1, p.dilation[1] - 1},

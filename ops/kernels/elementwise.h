@@ -111,8 +111,13 @@ Tensor map_opaque(F f, const Tensor& first, const Ts&... rest) {
   const std::size_t nbytes = first.impl().storage->nbytes();
   Tensor out = make_opaque(first.sizes(), DType::Float32, make_storage(nbytes), first.opaque_layout());
   float* o = static_cast<float*>(out.opaque_data());
-  const std::array<const float*, 1 + sizeof...(Ts)> in{static_cast<const float*>(first.opaque_data()),
-                                                        static_cast<const float*>(rest.opaque_data())...};
+  // Aliases hold the blocked buffers for the loop's duration, whatever other handles do.
+  const std::array<Tensor, 1 + sizeof...(Ts)> held{ember::detail::alias(first), ember::detail::alias(rest)...};
+  std::array<const float*, 1 + sizeof...(Ts)> in{};
+  for (std::size_t k = 0; k < held.size(); ++k) {
+    if (!held[k].is_opaque()) return Tensor();  // converted by another thread meanwhile: take the plain path
+    in[k] = static_cast<const float*>(held[k].opaque_data());
+  }
   parallel_for(0, static_cast<std::int64_t>(nbytes / sizeof(float)), kParallelGrain, [&](std::int64_t b, std::int64_t e) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       for (std::int64_t i = b; i < e; ++i) o[i] = f(in[I][i]...);
