@@ -40,7 +40,7 @@ Tensor pool_forward(const char* op, dnnl::algorithm alg, const Tensor& x_in, con
   // Only max pooling keeps a blocked input blocked (avg pooling's backward has no saved state to carry the layout).
   // The layout is read once, before input_as could convert x.
   const std::shared_ptr<const OpaqueLayout> layout = alg == dnnl::algorithm::pooling_max ? x_in.opaque_layout() : nullptr;
-  const auto* blocked_layout = dynamic_cast<const DnnlLayout*>(layout.get());
+  const DnnlLayout* blocked_layout = dnnl_layout(layout);
   const bool blocked = blocked_layout != nullptr;
   const Tensor x = blocked ? x_in : x_in.contiguous();
   const dnnl::memory::desc plain_x = tagged_desc(x.sizes(), tag::nchw), plain_y = tagged_desc(y_shape, tag::nchw);
