@@ -17,9 +17,7 @@ dnnl::batch_normalization_forward::primitive_desc forward_pd(const Shape& x, dou
   dnnl::batch_normalization_forward::desc desc(
       training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, tagged_desc(x, tag::nchw),
       static_cast<float>(eps), f);
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return dnnl::batch_normalization_forward::primitive_desc(desc, attr, engine());
+  return dnnl::batch_normalization_forward::primitive_desc(desc, user_scratchpad(), engine());
 }
 
 std::string bn_key(const char* kind, const Shape& x, double eps) {
@@ -68,9 +66,7 @@ BatchNormBackward batch_norm_backward(const Tensor& g_in, const Tensor& x, const
       dnnl::batch_normalization_backward::desc desc(dnnl::prop_kind::backward, tagged_desc(x.sizes(), tag::nchw),
                                                     tagged_desc(x.sizes(), tag::nchw), static_cast<float>(eps),
                                                     flags::use_scale | flags::use_shift);
-      dnnl::primitive_attr attr;
-      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      return make_cached(dnnl::batch_normalization_backward::primitive_desc(desc, attr, engine(), hint));
+      return make_cached(dnnl::batch_normalization_backward::primitive_desc(desc, user_scratchpad(), engine(), hint));
     });
     const auto& pd = pd_as<dnnl::batch_normalization_backward::primitive_desc>(cc);
     execute(cc, {{DNNL_ARG_SRC, wrap(pd.src_desc(), x)}, {DNNL_ARG_DIFF_DST, wrap(pd.diff_dst_desc(), g)},

@@ -71,6 +71,12 @@ std::size_t cache_size() {
   return the_cache().entries.size();
 }
 
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
 void execute(const Cached& c, std::unordered_map<int, dnnl::memory> args) {
   const dnnl::memory::desc sd = c.pd.query_md(dnnl::query::scratchpad_md);
   Tensor scratch;
@@ -134,10 +140,14 @@ std::string md_key(const dnnl::memory::desc& md) {
   return k;
 }
 
+const DnnlLayout* dnnl_layout(const std::shared_ptr<const OpaqueLayout>& layout) {
+  return dynamic_cast<const DnnlLayout*>(layout.get());
+}
+
 std::optional<dnnl::memory::desc> opaque_md(const Tensor& t) {
   if (!t.defined()) return std::nullopt;
   const auto layout = t.opaque_layout();
-  const auto* d = dynamic_cast<const DnnlLayout*>(layout.get());
+  const DnnlLayout* d = dnnl_layout(layout);
   return d ? std::optional<dnnl::memory::desc>(d->md()) : std::nullopt;
 }
 

@@ -81,6 +81,10 @@ CachedRef cached(const std::string& key, const std::function<Cached()>& build);
 void clear_cache();
 std::size_t cache_size();
 
+/// Attributes every primitive is created with: user scratchpad mode, so
+/// execute() supplies the scratchpad from Ember's allocator.
+dnnl::primitive_attr user_scratchpad();
+
 /// Runs `p` with `args` plus a scratchpad allocated through Ember's allocator
 /// (user scratchpad mode: a cached primitive may then run on any thread).
 void execute(const Cached& c, std::unordered_map<int, dnnl::memory> args);
@@ -121,6 +125,8 @@ class DnnlLayout final : public OpaqueLayout {
 
 /// A cache-key fragment naming md's arrangement (dims, strides, blocking).
 std::string md_key(const dnnl::memory::desc& md);
+/// `layout` as a DnnlLayout, or null when it is none (or another kind).
+const DnnlLayout* dnnl_layout(const std::shared_ptr<const OpaqueLayout>& layout);
 /// t's oneDNN descriptor when t is an opaque tensor in a DnnlLayout.
 std::optional<dnnl::memory::desc> opaque_md(const Tensor& t);
 

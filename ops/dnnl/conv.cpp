@@ -90,9 +90,7 @@ dnnl::convolution_forward::primitive_desc forward_pd(const Shape& x, const ConvG
                               training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
                               alg, any_desc(x), any_desc(g.w_dims), any_desc(y),
                               g.stride, g.dilation, g.pad_l, g.pad_r);
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return dnnl::convolution_forward::primitive_desc(desc, attr, engine());
+  return dnnl::convolution_forward::primitive_desc(desc, user_scratchpad(), engine());
 }
 
 std::string what(const Shape& x, const Shape& w) { return fmt::format("input {} and weight {}", shape_str(x), shape_str(w)); }
@@ -133,9 +131,7 @@ Tensor conv2d_backward_input(const Tensor& gy, const Tensor& w_in, const Shape& 
         auto hint = forward_pd(x_shape, g, gy.sizes(), false, true, alg);
         dnnl::convolution_backward_data::desc desc(alg, any_desc(x_shape), any_desc(g.w_dims), any_desc(gy.sizes()),
                                                    g.stride, g.dilation, g.pad_l, g.pad_r);
-        dnnl::primitive_attr attr;
-        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-        return dnnl::convolution_backward_data::primitive_desc(desc, attr, engine(), hint);
+        return dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), engine(), hint);
       }));
     });
     const auto& pd = pd_as<dnnl::convolution_backward_data::primitive_desc>(c);
@@ -165,9 +161,7 @@ std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& x, const Tensor& 
                               : dnnl::convolution_backward_weights::desc(alg, any_desc(x.sizes()), any_desc(g.w_dims),
                                                                          any_desc(gy.sizes()), g.stride, g.dilation,
                                                                          g.pad_l, g.pad_r);
-        dnnl::primitive_attr attr;
-        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-        return dnnl::convolution_backward_weights::primitive_desc(desc, attr, engine(), hint);
+        return dnnl::convolution_backward_weights::primitive_desc(desc, user_scratchpad(), engine(), hint);
       }));
     });
     const auto& pd = pd_as<dnnl::convolution_backward_weights::primitive_desc>(c);

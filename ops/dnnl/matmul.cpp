@@ -50,10 +50,8 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, const Tensor& bias) {
     const auto o_md = plain_desc(out_shape, contiguous_strides(out_shape));
     const auto bias_md = plain_desc(bias_shape, contiguous_strides(bias_shape));
     const CachedRef c = cached(key, [&] {
-      dnnl::primitive_attr attr;
-      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
       auto desc = bias.defined() ? dnnl::matmul::desc(a_md, b_md, bias_md, o_md) : dnnl::matmul::desc(a_md, b_md, o_md);
-      dnnl::matmul::primitive_desc pd(desc, attr, engine());
+      dnnl::matmul::primitive_desc pd(desc, user_scratchpad(), engine());
       return make_cached(pd);
     });
     std::unordered_map<int, dnnl::memory> args{

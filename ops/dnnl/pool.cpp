@@ -28,12 +28,8 @@ dnnl::pooling_v2_forward::primitive_desc forward_pd(dnnl::algorithm alg, const d
                                       alg, src, dst, {p.stride[0], p.stride[1]}, {p.kernel[0], p.kernel[1]},
                                       {p.dilation[0] - 1, p.dilation[1] - 1}, {p.padding[0], p.padding[1]},
                                       {p.padding_r[0], p.padding_r[1]});
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return dnnl::pooling_v2_forward::primitive_desc(desc, attr, engine());
+  return dnnl::pooling_v2_forward::primitive_desc(desc, user_scratchpad(), engine());
 }
-
-const DnnlLayout* dnnl_layout(const std::shared_ptr<const OpaqueLayout>& l) { return dynamic_cast<const DnnlLayout*>(l.get()); }
 
 Tensor pool_forward(const char* op, dnnl::algorithm alg, const Tensor& x_in, const Shape& y_shape,
                     const Pool2dParams& p, onednn::MaxPoolSaved* saved) {
@@ -83,9 +79,7 @@ Tensor pool_backward(const char* op, dnnl::algorithm alg, const Tensor& g, const
       dnnl::pooling_v2_backward::desc desc(alg, src_md, hint.dst_desc(), {p.stride[0], p.stride[1]},
                                            {p.kernel[0], p.kernel[1]}, {p.dilation[0] - 1, p.dilation[1] - 1},
                                            {p.padding[0], p.padding[1]}, {p.padding_r[0], p.padding_r[1]});
-      dnnl::primitive_attr attr;
-      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      return make_cached(dnnl::pooling_v2_backward::primitive_desc(desc, attr, engine(), hint));
+      return make_cached(dnnl::pooling_v2_backward::primitive_desc(desc, user_scratchpad(), engine(), hint));
     });
     const auto& pd = pd_as<dnnl::pooling_v2_backward::primitive_desc>(c);
     Tensor keep_g;
