@@ -33,8 +33,10 @@ std::pair<Shape, Shape> with_rank(const Tensor& t, std::size_t nd) {
 Tensor matmul(const Tensor& a_in, const Tensor& b_in, const Tensor& bias) {
   const Tensor a = readable(a_in), b = readable(b_in);
   const std::size_t nd = std::max(a.sizes().size(), b.sizes().size());
-  auto [as, ast] = with_rank(a, nd);
-  auto [bs, bst] = with_rank(b, nd);
+  // Named, not structured bindings: the lambdas below capture them (C++20
+  // allows capturing bindings; clang 14 does not).
+  const std::pair<Shape, Shape> ra = with_rank(a, nd), rb = with_rank(b, nd);
+  const Shape &as = ra.first, &ast = ra.second, &bs = rb.first, &bst = rb.second;
   Shape out_shape(nd);
   for (std::size_t i = 0; i + 2 < nd; ++i) out_shape[i] = std::max(as[i], bs[i]);
   out_shape[nd - 2] = as[nd - 2];
