@@ -101,8 +101,8 @@ CachingAllocator& caching() {
 }
 
 Allocator* initial_allocator() {
-#if defined(__SANITIZE_ADDRESS__)
-  return &g_heap;  // let AddressSanitizer see every free
+#if EMBER_ASAN
+  return &g_heap;  // the cache would hide overflows and use-after-free from AddressSanitizer
 #else
   const char* env = std::getenv("EMBER_CACHING_ALLOCATOR");
   return env && std::string(env) == "0" ? static_cast<Allocator*>(&g_heap) : &caching();
@@ -114,6 +114,8 @@ std::atomic<Allocator*> g_default{initial_allocator()};
 }  // namespace
 
 Allocator* default_allocator() { return g_default.load(); }
+
+bool default_allocator_caches() { return g_default.load() == &caching(); }
 
 std::size_t cached_bytes() { return caching().cached(); }
 void empty_cache() { caching().empty(); }

@@ -19,6 +19,21 @@ class Allocator {
 /// (set EMBER_CACHING_ALLOCATOR=0 in the environment, or build with the
 /// sanitizers, to allocate and free every block directly).
 Allocator* default_allocator();
+/// Whether default_allocator() is the caching one.
+bool default_allocator_caches();
+
+/// 1 when built with AddressSanitizer: GCC says so with __SANITIZE_ADDRESS__,
+/// clang with __has_feature (and only that).
+#if defined(__SANITIZE_ADDRESS__)
+#define EMBER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EMBER_ASAN 1
+#endif
+#endif
+#ifndef EMBER_ASAN
+#define EMBER_ASAN 0
+#endif
 
 /// Bytes the caching allocator holds for reuse, and a way to give them back.
 std::size_t cached_bytes();
