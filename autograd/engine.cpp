@@ -178,6 +178,8 @@ class GraphTask {
     if (!leaf.defined()) return;  // nobody holds the leaf any more
     Tensor grad = conform(acc, 0, std::move(g));
     AutogradMeta& m = ensure_meta(leaf);
+    // Backward passes on other threads may add into the same leaf.
+    std::lock_guard<std::mutex> lock(m.mutex);
     if (create_graph_) {
       // A copy even here: the incoming gradient may be shared, expanded, or the user's.
       AutoGradMode mode(true);
@@ -242,8 +244,9 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
   seed(outputs, grad_outputs, roots, grads);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     EMBER_CHECK(inputs[i].defined() && inputs[i].requires_grad(), "grad: input {} does not require grad", i);
-    const AutogradMeta* m = meta(inputs[i]);
+    AutogradMeta* m = meta(inputs[i]);
     // A leaf's accumulator exists only if some op used the leaf.
+    std::lock_guard<std::mutex> lock(m->mutex);
     captures.push_back(m->grad_fn ? Edge{m->grad_fn, m->output_nr} : Edge{m->grad_accumulator.lock(), 0});
   }
   TensorList result = GraphTask(retain_graph.value_or(create_graph), create_graph).run(roots, grads, captures);

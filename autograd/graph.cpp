@@ -167,6 +167,7 @@ Edge gradient_edge(const Tensor& t) {
     }
   }
   if (m->grad_fn) return {m->grad_fn, m->output_nr};
+  std::lock_guard<std::mutex> lock(m->mutex);
   auto acc = m->grad_accumulator.lock();
   if (!acc) {
     acc = std::make_shared<AccumulateGrad>(t);
@@ -233,15 +234,19 @@ Tensor& Tensor::requires_grad_(bool requires_grad) {
 }
 
 Tensor Tensor::grad() const {
-  const AutogradMeta* m = meta(*this);
-  return m ? m->grad : Tensor();
+  AutogradMeta* m = meta(*this);
+  if (!m) return Tensor();
+  std::lock_guard<std::mutex> lock(m->mutex);
+  return m->grad;
 }
 
 void Tensor::set_grad(const Tensor& grad) const {
   if (grad.defined())
     EMBER_CHECK(grad.sizes() == sizes(), "set_grad: gradient of shape {} for a tensor of shape {}",
                 shape_str(grad.sizes()), shape_str(sizes()));
-  autograd::ensure_meta(*this).grad = grad;
+  AutogradMeta& m = autograd::ensure_meta(*this);
+  std::lock_guard<std::mutex> lock(m.mutex);
+  m.grad = grad;
 }
 
 std::shared_ptr<autograd::Node> Tensor::grad_fn() const {

@@ -2,6 +2,7 @@
 /// Per-tensor autograd state, kept apart from the core TensorImpl (which holds
 /// only an opaque pointer to it) so the core stays free of autograd.
 #include <memory>
+#include <mutex>
 
 #include "ember/autograd/node.h"
 
@@ -12,6 +13,10 @@ struct AutogradMeta {
   Tensor grad;                                 // leaves: accumulated by backward()
   std::shared_ptr<Node> grad_fn;               // non-leaves: the op that made this tensor
   std::weak_ptr<Node> grad_accumulator;        // leaves: the sink, created on first use
+  // Guards grad_accumulator and grad: threads sharing a model reach the same
+  // leaf when they record ops on it (forward) and when they add into its
+  // .grad (concurrent backward), as PyTorch's AutogradMeta mutex does.
+  std::mutex mutex;
   std::uint32_t output_nr = 0;                 // which output of grad_fn
   // Views (made by a differentiable view op): their base, and the base's grad_fn
   // when the view was taken, to catch a view used after its base's history was

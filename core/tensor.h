@@ -31,8 +31,10 @@ class Node;
 
 /// Counts in-place modifications; shared by a tensor and all its views so that
 /// autograd can tell when a tensor it saved has changed underneath it.
+// Atomic: threads that share a tensor (a model's parameter, a .grad that
+// concurrent backward passes add into) may bump and read it at once.
 struct VersionCounter {
-  std::uint32_t value = 0;
+  std::atomic<std::uint32_t> value{0};
 };
 
 /// A physical arrangement other than strided, such as oneDNN's channel-blocked
@@ -97,8 +99,8 @@ class Tensor {
   bool is_contiguous() const;
   bool is_floating_point() const { return is_floating(dtype()); }
   /// The version counter value, bumped by every in-place op on this tensor or its views.
-  std::uint32_t version() const { return impl().version->value; }
-  void bump_version() const { ++impl().version->value; }
+  std::uint32_t version() const { return impl().version->value.load(std::memory_order_relaxed); }
+  void bump_version() const { impl().version->value.fetch_add(1, std::memory_order_relaxed); }
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
   /// Makes this tensor (and every handle to it) hold `data`'s storage, geometry
   /// and dtype, keeping its autograd state: PyTorch's `t.data = data`, used to

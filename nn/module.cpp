@@ -132,7 +132,10 @@ void Module::to(DType dtype) {
     if (t.dtype() == dtype) continue;
     t.set_data(t.to(dtype).contiguous().clone());
     t.set_grad(Tensor());
-    if (auto* m = autograd::meta(t)) m->grad_accumulator.reset();  // its recorded dtype is stale
+    if (auto* m = autograd::meta(t)) {  // its recorded dtype is stale
+      std::lock_guard<std::mutex> lock(m->mutex);
+      m->grad_accumulator.reset();
+    }
   }
   for (auto& t : buffers())
     if (t.is_floating_point() && t.dtype() != dtype) t.set_data(t.to(dtype).contiguous().clone());

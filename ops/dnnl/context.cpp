@@ -13,8 +13,10 @@ dnnl::engine& engine() {
   return e;
 }
 
+// One per thread: oneDNN's streams are not meant to be shared by threads that
+// execute at once (threads running one model call into oneDNN concurrently).
 dnnl::stream& stream() {
-  static dnnl::stream s(engine());
+  thread_local dnnl::stream s(engine());
   return s;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// The oneDNN layer's shared machinery (internal to ops/dnnl/): one engine and
-// stream per process, Ember's own primitive cache, memory descriptors for
+// The oneDNN layer's shared machinery (internal to ops/dnnl/): one engine per process and one
+// stream per thread, Ember's own primitive cache, memory descriptors for
 // Ember tensors, and the boundary that turns dnnl::error into ember::Error.
 #include <oneapi/dnnl/dnnl.hpp>
 
