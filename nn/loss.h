@@ -9,6 +9,7 @@ namespace ember::nn {
 class CrossEntropyLoss : public Module {
  public:
   explicit CrossEntropyLoss(F::CrossEntropyOptions options = {}) : Module("CrossEntropyLoss"), options(std::move(options)) {}
+  using Module::forward;  // the one-tensor forward stays visible (it says a loss takes two)
   Tensor forward(const Tensor& logits, const Tensor& targets) { return F::cross_entropy(logits, targets, options); }
   Tensor operator()(const Tensor& logits, const Tensor& targets) { return forward(logits, targets); }
   F::CrossEntropyOptions options;
@@ -20,6 +21,7 @@ class PairLoss : public Module {
   using Fn = std::function<Tensor(const Tensor&, const Tensor&, Reduction)>;
   PairLoss(std::string type_name, Fn fn, Reduction reduction)
       : Module(std::move(type_name)), fn_(std::move(fn)), reduction_(reduction) {}
+  using Module::forward;  // the one-tensor forward stays visible (it says a loss takes two)
   Tensor forward(const Tensor& input, const Tensor& target) { return fn_(input, target, reduction_); }
   Tensor operator()(const Tensor& input, const Tensor& target) { return forward(input, target); }
 
