@@ -1,0 +1,116 @@
+// Writes the seed corpus of each fuzz target into corpus/<target>/ (run from
+// tests/fuzz, or give the corpus folder): small valid files of every kind the
+// readers accept, and a few classic near-misses. Made with Ember itself where
+// Ember writes the format (safetensors, checkpoints), by hand for IDX.
+//   build/fuzz/tests/fuzz/ember_fuzz_make_seeds tests/fuzz/corpus
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <ember/ember.h>
+
+namespace fs = std::filesystem;
+using namespace ember;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+void write(const fs::path& p, const Bytes& b) {
+  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+Bytes read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+// An IDX file of uint8 with the given dims and a counting payload.
+Bytes idx(std::vector<std::uint32_t> dims, std::size_t payload) {
+  Bytes b{0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
+  for (std::uint32_t d : dims)
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(d >> s));
+  for (std::size_t i = 0; i < payload; ++i) b.push_back(static_cast<std::uint8_t>(i % 10));
+  return b;
+}
+
+// An MNIST file: magic 2051 (images, N x 28 x 28) or 2049 (labels, N).
+Bytes mnist(bool images, std::uint32_t n) {
+  Bytes b = images ? idx({n, 28, 28}, n * 784) : idx({n}, n);
+  return b;
+}
+
+Bytes gzip(const Bytes& raw) {
+  z_stream zs{};
+  deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  Bytes out(deflateBound(&zs, raw.size()) + 32);
+  zs.next_in = const_cast<Bytef*>(raw.data());
+  zs.avail_in = static_cast<uInt>(raw.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+struct Net : nn::Module {
+  Net() : nn::Module("Net") { fc = register_module("fc", nn::make<nn::Linear>(3, 2)); }
+  Tensor forward(const Tensor& x) override { return fc->forward(x); }
+  std::shared_ptr<nn::Linear> fc;
+};
+
+// A checkpoint of Net after two steps of `Opt`, as the fuzz target loads it.
+template <class Opt, class Options>
+void checkpoint(const fs::path& p, const Options& options) {
+  manual_seed(1);
+  Net net;
+  Opt opt(net.parameters(), options);
+  for (int i = 0; i < 2; ++i) {
+    opt.zero_grad();
+    net.forward(ones({4, 3})).sum().backward();
+    opt.step();
+  }
+  optim::save_checkpoint(p.string(), net, opt, {{"epoch", "2"}});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const fs::path root = argc > 1 ? argv[1] : "corpus";
+  for (const char* t : {"idx", "idx_gzip", "safetensors", "checkpoint"}) fs::create_directories(root / t);
+
+  // IDX: raw files for fuzz_idx, their decompressed bytes for fuzz_idx_gzip
+  // (which compresses its input), and gzip files for fuzz_idx too.
+  const std::vector<std::pair<std::string, Bytes>> idx_seeds = {
+      {"images3", mnist(true, 3)},        {"labels5", mnist(false, 5)},    {"dims1", idx({7}, 7)},
+      {"dims4", idx({2, 1, 3, 2}, 12)},   {"empty0", idx({0, 28, 28}, 0)}, {"truncated", idx({4, 28, 28}, 100)},
+      {"overflow", idx({0, 0xffffffffu, 0xffffffffu}, 0)}};
+  for (const auto& [name, bytes] : idx_seeds) {
+    write(root / "idx" / name, bytes);
+    write(root / "idx" / (name + ".gz"), gzip(bytes));
+    write(root / "idx_gzip" / name, bytes);
+  }
+
+  // safetensors: every dtype Ember reads, metadata, an empty file's worth.
+  const fs::path st = root / "safetensors";
+  safetensors::save((st / "f32").string(), {{"w", randn({2, 3})}, {"b", zeros({3})}}, {{"arch", "3-2"}});
+  safetensors::save((st / "mixed").string(),
+                    {{"d", arange(0.0, 4.0, 1.0, DType::Float64)}, {"i", arange(5)}, {"u", zeros({2, 2}, DType::UInt8)},
+                     {"s", scalar_tensor(1.5)}});
+  safetensors::save((st / "none").string(), {});
+
+  // Checkpoints for each optimizer the target loads, plus one as a plain
+  // safetensors seed.
+  const fs::path ck = root / "checkpoint";
+  checkpoint<optim::Adam>(ck / "adam", optim::AdamOptions(1e-3).amsgrad(true));
+  checkpoint<optim::SGD>(ck / "sgd", optim::SGDOptions(0.1).momentum(0.9));
+  checkpoint<optim::Adagrad>(ck / "adagrad", optim::AdagradOptions(0.1));
+  checkpoint<optim::RMSprop>(ck / "rmsprop", optim::RMSpropOptions(0.01).momentum(0.5));
+  write(st / "checkpoint_adam", read(ck / "adam"));
+  std::printf("seeds written under %s\n", root.c_str());
+  return 0;
+}
