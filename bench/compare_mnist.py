@@ -17,9 +17,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LINE = re.compile(r"epoch\s+1/1\s+train loss \S+\s+test loss \S+\s+accuracy ([\d.]+)%\s+([\d.]+)s \(([\d.]+) samples/s\)\s+eval ([\d.]+)s")
 
 
-def run(cmd):
-    """Runs cmd; returns its stdout and its peak RSS in MB (from wait4)."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def run(cmd, env=None):
+    """Runs cmd (with env added to the environment); returns its stdout and its peak RSS in MB (from wait4)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         env=dict(os.environ, **env) if env else None)
     out = p.stdout.read()
     _, status, usage = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -28,9 +29,9 @@ def run(cmd):
     return out, usage.ru_maxrss / 1024
 
 
-def ember(build, model, data, threads, seed):
+def ember(build, model, data, threads, seed, env=None):
     out, rss = run([os.path.join(build, "examples", f"mnist_{model}"), "--epochs", "1", "--threads", str(threads),
-                    "--data", data, "--seed", str(seed)])
+                    "--data", data, "--seed", str(seed)], env)
     m = LINE.search(out)
     if not m:
         sys.exit(f"could not read the epoch line of mnist_{model}:\n{out}")

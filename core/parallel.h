@@ -6,7 +6,11 @@
 
 namespace ember {
 
-/// Threads used by Ember's loops (default: the machine's cores).
+/// Threads used by Ember's loops and oneDNN's kernels, on every calling thread
+/// (default: OMP_NUM_THREADS if set, else the CPUs the process may use, capped
+/// by a cgroup CPU quota). While other processes leave Ember's threads waiting
+/// for a core, a calling thread falls back to one for a while (core/load_guard.h;
+/// EMBER_LOAD_GUARD=0 turns that off).
 void set_num_threads(int n);
 int get_num_threads();
 
@@ -14,6 +18,9 @@ int get_num_threads();
 constexpr std::int64_t kParallelGrain = 131072;
 
 namespace detail {
+/// The threads a region started now on this thread uses (get_num_threads(), or
+/// one while the load guard says so); also sets this thread's OpenMP count to it.
+int threads_for_call();
 void parallel_for_impl(std::int64_t begin, std::int64_t end, std::int64_t grain,
                        void (*fn)(void*, std::int64_t, std::int64_t), void* ctx);
 }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include <ember/ember.h>
+#include <ember/core/load_guard.h>
 
 namespace {
 using namespace ember;
@@ -385,6 +386,54 @@ TEST(Threads, SetAndGet) {
   EXPECT_DOUBLE_EQ(arange(0.0, 100000.0, 1.0, DType::Float64).sum().item<double>(), 4999950000.0);
   set_num_threads(n);
   EXPECT_THROW(set_num_threads(0), Error);
+}
+
+// The count is process-wide: a thread started later uses it too (OpenMP alone
+// keeps it per thread).
+TEST(Threads, CountReachesOtherThreads) {
+  const int n = get_num_threads();
+  set_num_threads(1);
+  int seen = 0;
+  std::thread([&] { seen = detail::threads_for_call(); }).join();
+  EXPECT_EQ(seen, 1);
+  set_num_threads(n);
+}
+
+// LoadGuard on made-up timings (nanoseconds): when it falls back to one thread
+// and for how long.
+TEST(LoadGuard, FallsBackOnlyAfterRepeatedLateStartsAndBacksOff) {
+  using G = detail::LoadGuard;
+  G g;
+  std::int64_t t = 1'000'000'000;
+  for (int i = 0; i < 1000; ++i) g.report(t += 1000, 50'000);  // wake-ups of 50 us: an idle machine
+  EXPECT_FALSE(g.throttled(t));
+  g.report(t += 1000, 3'000'000);  // one hiccup is not load
+  for (int i = 0; i < G::kWindow; ++i) g.report(t += 1000, 0);
+  g.report(t += 1000, 3'000'000);
+  EXPECT_FALSE(g.throttled(t));
+  g.report(t += 1000, 3'000'000);  // two in one window are
+  EXPECT_TRUE(g.throttled(t));
+  EXPECT_EQ(g.backoff_ns(), G::kFirstBackoffNs);
+  EXPECT_TRUE(g.throttled(t + G::kFirstBackoffNs - 1));
+  t += G::kFirstBackoffNs;
+  EXPECT_FALSE(g.throttled(t));  // try again
+  // Still loaded: each retry that fails doubles the wait, up to the cap.
+  std::int64_t expect = G::kFirstBackoffNs;
+  for (int round = 0; round < 6; ++round) {
+    g.report(t += 1000, 2'000'000);
+    g.report(t += 1000, 2'000'000);
+    expect = std::min(2 * expect, G::kMaxBackoffNs);
+    EXPECT_EQ(g.backoff_ns(), expect);
+    EXPECT_TRUE(g.throttled(t));
+    t += g.backoff_ns();
+    EXPECT_FALSE(g.throttled(t));
+  }
+  EXPECT_EQ(g.backoff_ns(), G::kMaxBackoffNs);
+  // The load goes: a clean window, and the next fall-back is short again.
+  for (int i = 0; i < G::kWindow; ++i) g.report(t += 1000, 10'000);
+  g.report(t += 1000, 2'000'000);
+  g.report(t += 1000, 2'000'000);
+  EXPECT_EQ(g.backoff_ns(), G::kFirstBackoffNs);
 }
 
 }  // namespace

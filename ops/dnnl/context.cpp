@@ -50,7 +50,7 @@ dnnl::memory wrap(const dnnl::memory::desc& md, const Tensor& t) {
 
 CachedRef cached(const std::string& key, const std::function<Cached()>& build) {
   Cache& c = the_cache();
-  const std::string full = fmt::format("{}|threads={}", key, get_num_threads());
+  const std::string full = fmt::format("{}|threads={}", key, detail::threads_for_call());
   {
     std::lock_guard<std::mutex> lock(c.mu);
     if (auto it = c.entries.find(full); it != c.entries.end()) return CachedRef(it->second);
