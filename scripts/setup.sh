@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(cmake g++ make libfmt-dev libgtest-dev libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev zlib1g-dev)
 # Only for regenerating reference values and side-by-side comparisons:
 if [[ "${EMBER_WITH_TORCH:-0}" == 1 ]]; then packages+=(python3-torch libopenblas0-openmp); fi
+# The asan suite and the fuzz targets: clang 14 with its sanitizer and libFuzzer
+# runtimes, and its OpenMP runtime (clang does not use GCC's libgomp).
+if [[ "${EMBER_WITH_CLANG:-0}" == 1 ]]; then packages+=(clang-14 libclang-rt-14-dev libomp-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do

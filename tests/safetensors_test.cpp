@@ -498,8 +498,9 @@ TEST(Safetensors, SaveRejectsBadNamesAndKeepsTheOldFile) {
       {{{"ok", ones({1})}, {"u", Tensor()}}, "tensor \"u\" is undefined"},
       {{{"bad\xff", ones({1})}}, "tensor name \"bad\\xff\" is not valid UTF-8 (byte 3)"},
   };
-  for (const auto& [tensors, expected] : cases) {
-    EXPECT_EQ(message_of([&] { st::save(path, tensors); }), "safetensors: " + path + ": " + expected);
+  for (const auto& c : cases) {
+    const auto& [tensors, expected] = c;
+    EXPECT_EQ(message_of([&] { st::save(path, c.first); }), "safetensors: " + path + ": " + expected);
     EXPECT_EQ(read_bytes(path), old);
   }
   EXPECT_NE(message_of([&] {
