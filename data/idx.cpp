@@ -111,22 +111,29 @@ Header parse_header(const std::uint8_t* p, std::uint64_t n, const std::string& p
   return h;
 }
 
+// The data bytes the dims declare (their product). Refuses dims whose product, with
+// zeros counted as ones, does not fit an int64: it bounds every stride of the tensor,
+// so it must fit even when a zero dim makes the tensor empty (and its data 0 bytes).
+std::uint64_t declared_bytes(const Header& h, const std::string& path, const Expect& ex) {
+  std::int64_t bound = 1;
+  std::uint64_t count = 1;
+  for (std::uint32_t d : h.dims) {
+    EMBER_CHECK(!__builtin_mul_overflow(bound, std::max<std::int64_t>(d, 1), &bound),
+                "{}: {}: the header declares dims {}, whose product overflows a 64-bit size (no tensor can have "
+                "them)",
+                ex.op, path, dims_str(h.dims));
+    count *= d;  // at most bound
+  }
+  return count;
+}
+
 // Checks that header + product(dims) is exactly the file length; returns the data length.
 std::uint64_t check_length(const Header& h, std::uint64_t length, const std::string& path, const Expect& ex) {
-  std::uint64_t data = 1;
-  bool overflow = false;
-  for (std::uint32_t d : h.dims) {
-    if (d != 0 && data > std::numeric_limits<std::uint64_t>::max() / d) overflow = true;
-    else data *= d;
-  }
+  const std::uint64_t data = declared_bytes(h, path, ex);
   const std::uint64_t have = length - h.bytes;
-  if (overflow || data > have) {
-    throw Error(fmt::format("{}: {}: the header declares dims {}: expected {} bytes ({}-byte header + {} data), but "
-                            "{} has {} bytes",
-                            ex.op, path, dims_str(h.dims),
-                            overflow ? std::string("more than 2^64") : std::to_string(h.bytes + data), h.bytes,
-                            overflow ? std::string("more than 2^64") : std::to_string(data), ex.file, length));
-  }
+  EMBER_CHECK(data <= have,
+              "{}: {}: the header declares dims {}: expected {} bytes ({}-byte header + {} data), but {} has {} bytes",
+              ex.op, path, dims_str(h.dims), h.bytes + data, h.bytes, data, ex.file, length);
   EMBER_CHECK(data == have,
               "{}: {}: the header declares dims {}: expected {} bytes ({}-byte header + {} data), but {} has {} "
               "bytes ({} trailing)",

@@ -143,11 +143,40 @@ TEST_F(DataFiles, IdxBadHeaderFields) {
 TEST_F(DataFiles, IdxHeaderLargerThanDataDoesNotAllocate) {
   // 4 x 2^32-1: far more than memory; the check must come before any allocation.
   const std::string huge = write("huge", idx_file({0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {1, 2, 3}));
-  EXPECT_ERROR_HAS(read_idx(huge), huge, "more than 2^64", "file has 23 bytes");
+  EXPECT_ERROR_HAS(read_idx(huge), huge, "[4294967295, 4294967295, 4294967295, 4294967295]", "overflows");
   const std::string big = write("big", idx_file({60000, 28, 28}, iota_bytes(100)));
   EXPECT_ERROR_HAS(read_idx(big), big, "expected 47040016 bytes", "file has 116 bytes");
   const std::string big_gz = write_gz("big.gz", idx_file({60000, 28, 28}, iota_bytes(100)));
   EXPECT_ERROR_HAS(read_idx(big_gz), big_gz, "expected 47040016 bytes", "decompressed file has 116 bytes");
+}
+
+// Issue 17, finding 3: a zero dim makes the data 0 bytes, so the length check passes,
+// but the other dims' product still overflowed the strides (returned wrapped).
+TEST_F(DataFiles, IdxDimsWhoseProductOverflowsAreRefused) {
+  const Bytes probe = {0x00, 0x00, 0x08, 0x03, 0x00, 0x00, 0x00, 0x00,
+                       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};  // dims [0, 2^32-1, 2^32-1], no data
+  ASSERT_EQ(probe, idx_header(0x08, {0, 0xFFFFFFFF, 0xFFFFFFFF}));
+  for (bool gz : {false, true}) {
+    const std::string p = gz ? write_gz("probe.gz", probe) : write("probe", probe);
+    EXPECT_ERROR_HAS(read_idx(p), p, "dims [0, 4294967295, 4294967295]", "overflows");
+  }
+  const std::vector<std::vector<std::uint32_t>> refused = {
+      {0xFFFFFFFF, 0xFFFFFFFF, 0},           // the zero last
+      {0, 0x80000000, 0x80000000, 2},        // exactly 2^63
+      {0, 0xFFFFFFFF, 0x80000001},           // just over 2^63
+      {0xFFFFFFFF, 0, 0xFFFFFFFF, 0xFFFFFFFF},
+  };
+  for (const auto& dims : refused) {
+    const std::string p = write("refused", idx_header(0x08, dims));
+    EXPECT_ERROR_HAS(read_idx(p), p, "overflows");
+  }
+  const std::string mnist = write("mnist", probe);  // magic 2051: MNIST images
+  EXPECT_ERROR_HAS(read_mnist_images(mnist), mnist, "read_mnist_images", "overflows");
+  // 2^62 fits an int64: an empty tensor with every stride positive.
+  Tensor t = read_idx(write("fits", idx_header(0x08, {0, 0x80000000, 0x80000000, 1})));
+  EXPECT_EQ(t.sizes(), (Shape{0, 0x80000000LL, 0x80000000LL, 1}));
+  EXPECT_EQ(t.strides(), (Shape{std::int64_t{1} << 62, std::int64_t{1} << 31, 1, 1}));
+  EXPECT_EQ(t.numel(), 0);
 }
 
 TEST_F(DataFiles, IdxTrailingBytes) {
