@@ -9,14 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <limits>
 #include <optional>
-#include <random>
 #include <set>
 #include <string_view>
 #include <system_error>
@@ -24,6 +21,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include "ember/nn/atomic_file.h"
 
 namespace ember::safetensors {
 
@@ -501,89 +500,6 @@ void check_utf8(const std::string& path, const char* what, const std::string& s)
   EMBER_CHECK(!bad, "safetensors: {}: {} {} is not valid UTF-8 (byte {})", path, what, display(s), bad.value_or(0));
 }
 
-std::uint64_t random_suffix() {
-  static std::atomic<std::uint64_t> counter{0};
-  std::uint64_t r = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                    (++counter * 0x9E3779B97F4A7C15ull);
-  try {
-    std::random_device rd;
-    r ^= (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-  } catch (const std::exception&) {
-    // no entropy source: the clock and counter still give O_EXCL distinct names to retry
-  }
-  return r;
-}
-
-// A temporary file beside the target, removed unless committed; owns the folder's fd.
-class TempFile {
- public:
-  explicit TempFile(const std::string& path) : path_(path) {
-    const auto slash = path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-    base_ = slash == std::string::npos ? path : path.substr(slash + 1);
-    EMBER_CHECK(!base_.empty(), "safetensors: {}: path names a folder, not a file", path);
-    dirfd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    const int err = errno;
-    EMBER_CHECK(dirfd_ >= 0, "safetensors: {}: cannot open its folder {}: {}", path, dir, errno_text(err));
-    for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
-      name_ = fmt::format("{}.tmp.{}.{:016x}", base_, ::getpid(), random_suffix());
-      fd_ = ::openat(dirfd_, name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      const int e = errno;
-      if (fd_ < 0 && e != EEXIST) {
-        ::close(dirfd_);
-        EMBER_CHECK(false, "safetensors: {}: cannot create the temporary file {}: {}", path, name_, errno_text(e));
-      }
-    }
-    if (fd_ < 0) ::close(dirfd_);
-    EMBER_CHECK(fd_ >= 0, "safetensors: {}: cannot create a temporary file: too many name collisions", path);
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlinkat(dirfd_, name_.c_str(), 0);
-    ::close(dirfd_);
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const void* data, std::size_t n) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-      const ::ssize_t w = ::write(fd_, p, std::min<std::size_t>(n, std::size_t{1} << 30));
-      const int err = errno;
-      if (w < 0 && err == EINTR) continue;
-      EMBER_CHECK(w > 0, "safetensors: {}: cannot write the temporary file {}: {}", path_, name_,
-                  w < 0 ? errno_text(err) : "no progress");
-      p += w, n -= static_cast<std::size_t>(w);
-    }
-  }
-
-  /// Flushes the file to disk, renames it over the target and flushes the folder.
-  void commit() {
-    int rc = ::fsync(fd_);
-    int err = errno;
-    EMBER_CHECK(rc == 0, "safetensors: {}: cannot fsync the temporary file {}: {}", path_, name_, errno_text(err));
-    rc = ::close(fd_);
-    err = errno;
-    fd_ = -1;
-    EMBER_CHECK(rc == 0, "safetensors: {}: cannot close the temporary file {}: {}", path_, name_, errno_text(err));
-    rc = ::renameat(dirfd_, name_.c_str(), dirfd_, base_.c_str());
-    err = errno;
-    EMBER_CHECK(rc == 0, "safetensors: {}: cannot rename the temporary file {} over it: {}", path_, name_,
-                errno_text(err));
-    committed_ = true;
-    rc = ::fsync(dirfd_);
-    err = errno;
-    // EINVAL: the file system cannot sync folders; the rename is all there is.
-    EMBER_CHECK(rc == 0 || err == EINVAL, "safetensors: {}: written, but cannot fsync its folder: {}", path_,
-                errno_text(err));
-  }
-
- private:
-  std::string path_, base_, name_;
-  int dirfd_ = -1, fd_ = -1;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 void save(const std::string& path, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
@@ -638,7 +554,7 @@ void save(const std::string& path, const NamedTensors& tensors, const std::map<s
 
   std::uint8_t length[8];
   for (int k = 0; k < 8; ++k) length[k] = static_cast<std::uint8_t>(header.size() >> (8 * k));
-  TempFile out(path);
+  AtomicFile out(path, "safetensors");
   out.write(length, sizeof length);
   out.write(header.data(), header.size());
   for (const Item& it : items)

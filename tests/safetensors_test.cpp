@@ -5,10 +5,12 @@
 
 #include "test_util.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include <limits>
 
 #include <ember/ember.h>
+#include <ember/nn/atomic_file.h>
 
 namespace {
 using namespace ember;
@@ -53,6 +56,17 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// Runs the enclosing test's saves with O_TMPFILE (where the file system has it) or
+// with the named temporaries of the fallback.
+class TmpfileMode {
+ public:
+  explicit TmpfileMode(bool on) : previous_(ember::detail::use_o_tmpfile(on)) {}
+  ~TmpfileMode() { ember::detail::use_o_tmpfile(previous_); }
+
+ private:
+  bool previous_;
 };
 
 Bytes read_bytes(const std::string& path) {
@@ -510,7 +524,19 @@ TEST(Safetensors, SaveRejectsBadNamesAndKeepsTheOldFile) {
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"m.safetensors"});
 }
 
-TEST(Safetensors, SaveReplacesTheFileAtomically) {
+// Whether the file system holding `folder` can make O_TMPFILEs.
+bool has_o_tmpfile(const std::string& folder) {
+  const int fd = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+  return fd >= 0;
+}
+
+// The atomic-save tests run with O_TMPFILE (where the file system has it) and with
+// the named temporaries of the fallback.
+class AtomicSave : public ::testing::TestWithParam<bool> {
+  TmpfileMode mode_{GetParam()};
+};
+TEST_P(AtomicSave, SaveReplacesTheFileAtomically) {
   TempDir dir;
   const std::string path = dir.file("m.safetensors");
   st::save(path, {{"w", ones({1000})}}, {{"step", "1"}});
@@ -533,7 +559,7 @@ TEST(Safetensors, SaveReplacesTheFileAtomically) {
   EXPECT_EQ(names_of(st::load(dir.file("rel.safetensors"))), std::vector<std::string>{"r"});
 }
 
-TEST(Safetensors, FailedWriteLeavesTheOldFileAndNoTemporary) {
+TEST_P(AtomicSave, FailedWriteLeavesTheOldFileAndNoTemporary) {
   TempDir dir;
   const std::string path = dir.file("m.safetensors");
   st::save(path, {{"w", ones({4})}});
@@ -548,13 +574,14 @@ TEST(Safetensors, FailedWriteLeavesTheOldFileAndNoTemporary) {
   const std::string msg = message_of([&] { st::save(path, {{"big", zeros({100000})}}); });
   ::setrlimit(RLIMIT_FSIZE, &saved);
   ::signal(SIGXFSZ, previous);
-  EXPECT_EQ(msg.rfind("safetensors: " + path + ": cannot write the temporary file m.safetensors.tmp.", 0), 0u) << msg;
+  const std::string temporary = GetParam() && has_o_tmpfile(dir.path()) ? "(unnamed, O_TMPFILE)" : "m.safetensors.tmp.";
+  EXPECT_EQ(msg.rfind("safetensors: " + path + ": cannot write the temporary file " + temporary, 0), 0u) << msg;
   EXPECT_NE(msg.find("File too large"), std::string::npos) << msg;
   EXPECT_EQ(read_bytes(path), old);
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"m.safetensors"});
 }
 
-TEST(Safetensors, FailedRenameOrMissingFolderLeavesNoTemporary) {
+TEST_P(AtomicSave, FailedRenameOrMissingFolderLeavesNoTemporary) {
   TempDir dir;
   // The target is a non-empty folder: the rename fails after the data was written.
   fs::create_directory(dir.file("ckpt"));
@@ -570,6 +597,37 @@ TEST(Safetensors, FailedRenameOrMissingFolderLeavesNoTemporary) {
   EXPECT_NE(message_of([&] { st::save(dir.path() + "/", {}); }).find("path names a folder, not a file"),
             std::string::npos);
 }
+
+// What a writer killed mid-save leaves in the fallback (or in O_TMPFILE's instant
+// between link and rename): the next save of the same target removes it, and
+// nothing that belongs to a live writer, another target, or another program.
+TEST_P(AtomicSave, SaveRemovesTemporariesOfDeadWriters) {
+  const ::pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ASSERT_GT(dead, 0);
+  ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);  // reaped: kill(dead, 0) now fails with ESRCH
+  TempDir dir;
+  const std::string hex = "0123456789abcdef";
+  const std::vector<std::string> stale = {fmt::format("m.safetensors.tmp.{}.{}", dead, hex),
+                                          fmt::format("m.safetensors.tmp.{}.{}", dead, "ffffffffffffffff")};
+  std::vector<std::string> kept = {
+      fmt::format("m.safetensors.tmp.{}.{}", ::getpid(), hex),   // this process: maybe another thread
+      fmt::format("m.safetensors.tmp.{}.{}", ::getppid(), hex),  // a live process
+      fmt::format("other.safetensors.tmp.{}.{}", dead, hex),     // another target
+      fmt::format("m.safetensors.tmp.{}.{}.bak", dead, hex),     // not a name Ember makes
+      fmt::format("m.safetensors.tmp.{}.0123456789ABCDEF", dead), fmt::format("m.safetensors.tmp.{}.{}", dead, "0123"),
+      fmt::format("m.safetensors.tmp.+{}.{}", dead, hex),         "m.safetensors",
+  };
+  for (const auto& name : stale) write_bytes(dir.file(name), {1, 2, 3});
+  for (const auto& name : kept) write_bytes(dir.file(name), {4});
+  st::save(dir.file("m.safetensors"), {{"w", ones({3})}});
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(dir.entries(), kept);
+  EXPECT_EQ(names_of(st::load(dir.file("m.safetensors"))), std::vector<std::string>{"w"});
+}
+
+INSTANTIATE_TEST_SUITE_P(Safetensors, AtomicSave, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "O_TMPFILE" : "NamedTemporary"; });
 
 TEST(Safetensors, UnwritableFolderKeepsTheOldFile) {
   if (::geteuid() == 0) GTEST_SKIP() << "root writes to any folder";
