@@ -21,6 +21,7 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <thread>
 
 #include <ember/ember.h>
 #include <ember/nn/atomic_file.h>
@@ -496,6 +497,65 @@ TEST(Safetensors, LoadErrorsNameThePath) {
   EXPECT_EQ(message_of([&] { st::load(dir.file("missing")); }),
             "safetensors: " + dir.file("missing") + ": cannot open: No such file or directory");
   EXPECT_EQ(message_of([&] { st::load(dir.path()); }), "safetensors: " + dir.path() + ": is a folder, not a file");
+}
+
+// load() reads the header, then each tensor straight into its storage; it must accept
+// and refuse exactly what parse() does with the whole file in memory, with the same words.
+TEST(Safetensors, LoadFromDiskAgreesWithParse) {
+  TempDir dir;
+  const std::string path = dir.file("m.safetensors");
+  st::save(path,
+           {{"w", arange(0, 6, 1, DType::Float32).reshape({2, 3})},
+            {"b", tensor({1, 0, 1}, DType::Bool)},
+            {"i", from_vector<std::int64_t>({-1, 5})},
+            {"e", zeros({0, 2})}},
+           {{"k", "v"}});
+  const Bytes valid = read_bytes(path);
+  const st::File f = st::load(path);
+  EXPECT_EQ(names_of(f), names_of(parse(valid)));
+  EXPECT_EQ(f.metadata.at("k"), "v");
+  const auto agree = [&](const Bytes& b) {
+    const std::string p = dir.file("case.safetensors");
+    write_bytes(p, b);
+    const std::string from_disk = message_of([&] { st::load(p); });
+    const std::string in_memory = message_of([&] { parse(b, p); });
+    EXPECT_EQ(from_disk, in_memory);
+    if (from_disk == "<no error>") {
+      const st::File a = st::load(p), m = parse(b, p);
+      ASSERT_EQ(a.tensors.size(), m.tensors.size());
+      for (std::size_t k = 0; k < a.tensors.size(); ++k) {
+        const Tensor &x = a.tensors[k].second, &y = m.tensors[k].second;
+        EXPECT_EQ(a.tensors[k].first, m.tensors[k].first);
+        EXPECT_EQ(x.sizes(), y.sizes());
+        EXPECT_EQ(x.dtype(), y.dtype());
+        EXPECT_EQ(x.to(DType::Float64).to_vector<double>(), y.to(DType::Float64).to_vector<double>());
+      }
+    }
+  };
+  for (std::size_t len = 0; len <= valid.size(); ++len)
+    agree(Bytes(valid.begin(), valid.begin() + static_cast<std::ptrdiff_t>(len)));
+  for (std::size_t pos = 0; pos < valid.size(); ++pos) {
+    Bytes b = valid;
+    b[pos] ^= 0x02;  // a BOOL of 3, a wrong digit, a broken name ...
+    agree(b);
+  }
+  Bytes longer = valid;
+  longer.push_back(0);
+  agree(longer);
+}
+
+// A pipe has no size to plan the reads with: it is read whole, then parsed.
+TEST(Safetensors, LoadReadsFromAPipe) {
+  TempDir dir;
+  const std::string file = dir.file("m.safetensors"), fifo = dir.file("fifo");
+  st::save(file, {{"w", full({300}, 3.0, DType::Float64)}});
+  const Bytes bytes = read_bytes(file);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&] { write_bytes(fifo, bytes); });
+  const st::File f = st::load(fifo);
+  writer.join();
+  ASSERT_EQ(f.tensors.size(), 1u);
+  EXPECT_EQ(f.tensors[0].second.to_vector<double>(), std::vector<double>(300, 3.0));
 }
 
 // ---- saving ----
