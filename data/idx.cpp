@@ -1,18 +1,19 @@
 // IDX reading. The header is parsed from the bytes actually present, and the
-// size it declares is compared with the real (decompressed) length before any
-// tensor is allocated, so a lying header can cost at most a clear error.
+// size it declares is compared with the file's length (raw), or with the cap and
+// the compressed length (gzip), before any tensor is allocated, so a lying header
+// can cost at most a clear error and the memory of a tensor of the size it claims.
 #include "ember/data/idx.h"
-
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <limits>
 #include <memory>
 #include <optional>
+#include <vector>
+
+#include "ember/data/gzip.h"
 
 namespace ember::data {
 namespace {
@@ -111,22 +112,29 @@ Header parse_header(const std::uint8_t* p, std::uint64_t n, const std::string& p
   return h;
 }
 
+// The data bytes the dims declare (their product). Refuses dims whose product, with
+// zeros counted as ones, does not fit an int64: it bounds every stride of the tensor,
+// so it must fit even when a zero dim makes the tensor empty (and its data 0 bytes).
+std::uint64_t declared_bytes(const Header& h, const std::string& path, const Expect& ex) {
+  std::int64_t bound = 1;
+  std::uint64_t count = 1;
+  for (std::uint32_t d : h.dims) {
+    EMBER_CHECK(!__builtin_mul_overflow(bound, std::max<std::int64_t>(d, 1), &bound),
+                "{}: {}: the header declares dims {}, whose product overflows a 64-bit size (no tensor can have "
+                "them)",
+                ex.op, path, dims_str(h.dims));
+    count *= d;  // at most bound
+  }
+  return count;
+}
+
 // Checks that header + product(dims) is exactly the file length; returns the data length.
 std::uint64_t check_length(const Header& h, std::uint64_t length, const std::string& path, const Expect& ex) {
-  std::uint64_t data = 1;
-  bool overflow = false;
-  for (std::uint32_t d : h.dims) {
-    if (d != 0 && data > std::numeric_limits<std::uint64_t>::max() / d) overflow = true;
-    else data *= d;
-  }
+  const std::uint64_t data = declared_bytes(h, path, ex);
   const std::uint64_t have = length - h.bytes;
-  if (overflow || data > have) {
-    throw Error(fmt::format("{}: {}: the header declares dims {}: expected {} bytes ({}-byte header + {} data), but "
-                            "{} has {} bytes",
-                            ex.op, path, dims_str(h.dims),
-                            overflow ? std::string("more than 2^64") : std::to_string(h.bytes + data), h.bytes,
-                            overflow ? std::string("more than 2^64") : std::to_string(data), ex.file, length));
-  }
+  EMBER_CHECK(data <= have,
+              "{}: {}: the header declares dims {}: expected {} bytes ({}-byte header + {} data), but {} has {} bytes",
+              ex.op, path, dims_str(h.dims), h.bytes + data, h.bytes, data, ex.file, length);
   EMBER_CHECK(data == have,
               "{}: {}: the header declares dims {}: expected {} bytes ({}-byte header + {} data), but {} has {} "
               "bytes ({} trailing)",
@@ -140,65 +148,60 @@ Shape shape_of(const Header& h) {
   return s;
 }
 
-// Inflates the gzip stream of `f` (from its start) into memory, at most max_bytes.
-std::vector<std::uint8_t> gunzip(std::FILE* f, const std::string& path, std::size_t max_bytes, const char* op) {
-  max_bytes = std::min(max_bytes, std::numeric_limits<std::size_t>::max() - 1);  // room for max_bytes + 1
-  z_stream zs{};
-  EMBER_CHECK(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK, "{}: {}: cannot initialise zlib", op, path);
-  struct End {
-    z_stream* z;
-    ~End() { inflateEnd(z); }
-  } end{&zs};
-
-  std::vector<std::uint8_t> in(std::size_t{1} << 16);
-  std::vector<std::uint8_t> out;
-  std::size_t produced = 0;
-  std::uint64_t consumed = 0;  // compressed bytes read from the file
-  bool stream_end = false;
-  for (;;) {
-    if (zs.avail_in == 0) {
-      const std::size_t got = std::fread(in.data(), 1, in.size(), f);
-      EMBER_CHECK(!std::ferror(f), "{}: {}: read error after {} bytes: {}", op, path, consumed, std::strerror(errno));
-      if (got == 0) break;  // end of file
-      consumed += got;
-      zs.next_in = in.data();
-      zs.avail_in = static_cast<uInt>(got);
-    }
-    if (stream_end) {  // more bytes after a complete member: another member, or garbage
-      EMBER_CHECK(zs.next_in[0] == 0x1f, "{}: {}: unexpected data after the end of the gzip stream (at byte {})", op,
-                  path, consumed - zs.avail_in);
-      EMBER_CHECK(inflateReset(&zs) == Z_OK, "{}: {}: cannot reset zlib", op, path);
-      stream_end = false;
-    }
-    if (produced == out.size()) {  // room for up to max_bytes + 1 bytes, to detect going over
-      const std::size_t grow = std::min(std::max(out.size(), std::size_t{1} << 16), max_bytes + 1 - out.size());
-      out.resize(out.size() + grow);
-    }
-    zs.next_out = out.data() + produced;
-    zs.avail_out = static_cast<uInt>(std::min<std::size_t>(out.size() - produced, std::numeric_limits<uInt>::max()));
-    const uInt avail_before = zs.avail_out;
-    const int ret = inflate(&zs, Z_NO_FLUSH);
-    produced += avail_before - zs.avail_out;
-    EMBER_CHECK(produced <= max_bytes, "{}: {}: gzip data decompresses to more than {} bytes", op, path, max_bytes);
-    if (ret == Z_STREAM_END) {
-      stream_end = true;
-    } else if (ret != Z_OK && ret != Z_BUF_ERROR) {  // Z_BUF_ERROR: needs more input or output, handled above
-      throw Error(fmt::format("{}: {}: corrupt gzip data after {} compressed bytes: {}", op, path,
-                              consumed - zs.avail_in, zs.msg ? zs.msg : zError(ret)));
-    }
-  }
-  EMBER_CHECK(stream_end,
-              "{}: {}: truncated gzip stream: the file ends after {} compressed bytes ({} bytes decompressed) "
-              "before the end of the stream",
-              op, path, consumed, produced);
-  out.resize(produced);
-  return out;
-}
-
 struct Idx {
   Header header;
   Tensor data;
 };
+
+// Deflate compresses at most about 1032:1 (a 258-byte match coded in one bit, plus
+// block overhead), so a header claiming more bytes than that per compressed byte lies.
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
+// Bytes inflated past the declared end to tell a few trailing bytes from a bomb.
+constexpr std::size_t kTrailingProbe = std::size_t{1} << 16;
+
+// A gzipped IDX file, decompressed as it is read: the header first; the size it claims
+// checked against the cap and against what `compressed` bytes can hold; then the data
+// straight into the tensor, and a little more to make sure the stream ends there. So a
+// file costs the memory its header claims, and a lie is found without inflating it all.
+Idx read_gzip(std::FILE* f, std::uint64_t compressed, const std::string& path, const Expect& ex) {
+  Expect gz = ex;
+  gz.file = "the decompressed file";
+  detail::GzipReader in(f, path, ex.op);
+  std::uint8_t head[kMaxHeaderBytes];
+  std::size_t n_head = in.read(head, 4);
+  if (n_head == 4 && head[3] >= 1 && head[3] <= 4) n_head += in.read(head + 4, 4 * std::size_t{head[3]});
+  Idx r;
+  r.header = parse_header(head, n_head, path, gz);
+  const Header& h = r.header;
+  const std::uint64_t data = declared_bytes(h, path, gz);
+  EMBER_CHECK(h.bytes + data <= kMaxGunzipBytes,
+              "{}: {}: the header declares dims {}: {} bytes ({}-byte header + {} data), more than the {} bytes a "
+              "gzip IDX file may decompress to",
+              ex.op, path, dims_str(h.dims), h.bytes + data, h.bytes, data, kMaxGunzipBytes);
+  EMBER_CHECK(data <= compressed * kMaxDeflateRatio,
+              "{}: {}: the header declares dims {}: {} data bytes, but a gzip file of {} bytes decompresses to at "
+              "most {} (deflate compresses at most {}:1)",
+              ex.op, path, dims_str(h.dims), data, compressed, compressed * kMaxDeflateRatio, kMaxDeflateRatio);
+
+  r.data = empty(shape_of(h), DType::UInt8);
+  const std::size_t got = data ? in.read(r.data.raw_data(), data) : 0;
+  EMBER_CHECK(got == data,
+              "{}: {}: the header declares dims {}: expected {} bytes ({}-byte header + {} data), but the "
+              "decompressed file has {} bytes",
+              ex.op, path, dims_str(h.dims), h.bytes + data, h.bytes, data, h.bytes + got);
+  std::vector<std::uint8_t> probe(kTrailingProbe);
+  const std::size_t extra = in.read(probe.data(), probe.size());
+  if (extra > 0 && extra < probe.size())
+    throw Error(fmt::format("{}: {}: the decompressed file holds more data than the header says: dims {} need {} "
+                            "bytes ({}-byte header + {} data), but it has {} bytes ({} trailing)",
+                            ex.op, path, dims_str(h.dims), h.bytes + data, h.bytes, data, h.bytes + data + extra,
+                            extra));
+  EMBER_CHECK(extra == 0,
+              "{}: {}: the decompressed file holds more data than the header says: dims {} need {} bytes "
+              "({}-byte header + {} data), and it goes on past {} (refused without inflating the rest)",
+              ex.op, path, dims_str(h.dims), h.bytes + data, h.bytes, data, h.bytes + data + extra);
+  return r;
+}
 
 Idx read_impl(const std::string& path, const Expect& ex) {
   File f = open_file(path, ex.op);
@@ -207,18 +210,11 @@ Idx read_impl(const std::string& path, const Expect& ex) {
   const std::size_t n_head = std::fread(head, 1, std::min<std::uint64_t>(length, sizeof head), f.get());
   EMBER_CHECK(!std::ferror(f.get()), "{}: {}: read error: {}", ex.op, path, std::strerror(errno));
 
-  Idx r;
   if (n_head >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
     EMBER_CHECK(std::fseek(f.get(), 0, SEEK_SET) == 0, "{}: {}: cannot seek: {}", ex.op, path, std::strerror(errno));
-    const std::vector<std::uint8_t> bytes = gunzip(f.get(), path, kMaxGunzipBytes, ex.op);
-    Expect gz = ex;
-    gz.file = "the decompressed file";
-    r.header = parse_header(bytes.data(), bytes.size(), path, gz);
-    const std::uint64_t n = check_length(r.header, bytes.size(), path, gz);
-    r.data = empty(shape_of(r.header), DType::UInt8);
-    if (n) std::memcpy(r.data.raw_data(), bytes.data() + r.header.bytes, n);
-    return r;
+    return read_gzip(f.get(), length, path, ex);
   }
+  Idx r;
   r.header = parse_header(head, n_head, path, ex);
   const std::uint64_t n = check_length(r.header, length, path, ex);
   r.data = empty(shape_of(r.header), DType::UInt8);
@@ -250,12 +246,5 @@ Tensor read_mnist_labels(const std::string& path) {
     EMBER_CHECK(p[i] <= 9, "read_mnist_labels: {}: label {} at index {} is out of range 0..9", path, p[i], i);
   return r.data.to(DType::Int64);
 }
-
-namespace detail {
-std::vector<std::uint8_t> gunzip_file(const std::string& path, std::size_t max_bytes) {
-  File f = open_file(path, "gunzip");
-  return gunzip(f.get(), path, max_bytes, "gunzip");
-}
-}  // namespace detail
 
 }  // namespace ember::data

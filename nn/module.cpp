@@ -1,6 +1,9 @@
 #include "ember/nn/module.h"
 
+#include <algorithm>
 #include <set>
+
+#include <fmt/ranges.h>
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/autograd/meta.h"
@@ -20,6 +23,17 @@ bool has_name(const List& list, const std::string& name) {
   for (const auto& [n, _] : list)
     if (n == name) return true;
   return false;
+}
+
+// Items for an error message: the first ten, then "... and N more", so a file with
+// millions of unexpected keys gives a message one can read.
+std::string first_few(const std::vector<std::string>& items, const char* sep) {
+  constexpr std::size_t kShown = 10;
+  const std::size_t shown = std::min(items.size(), kShown);
+  std::string out =
+      fmt::format("{}", fmt::join(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(shown), sep));
+  if (items.size() > shown) out += fmt::format("{}... and {} more", sep, items.size() - shown);
+  return out;
 }
 
 }  // namespace
@@ -176,10 +190,10 @@ void Module::load_state_dict(const NamedTensors& state, bool strict) {
   const bool names_ok = !strict || (missing.empty() && unexpected.empty());
   if (!names_ok || !mismatched.empty() || !duplicates.empty()) {
     std::string msg = fmt::format("load_state_dict: error(s) loading state_dict for {}:", type_name_);
-    if (strict && !missing.empty()) msg += fmt::format("\n  missing keys: {}", fmt::join(missing, ", "));
-    if (strict && !unexpected.empty()) msg += fmt::format("\n  unexpected keys: {}", fmt::join(unexpected, ", "));
-    if (!mismatched.empty()) msg += fmt::format("\n  size or dtype mismatch: {}", fmt::join(mismatched, "; "));
-    if (!duplicates.empty()) msg += fmt::format("\n  duplicate keys: {}", fmt::join(duplicates, ", "));
+    if (strict && !missing.empty()) msg += "\n  missing keys: " + first_few(missing, ", ");
+    if (strict && !unexpected.empty()) msg += "\n  unexpected keys: " + first_few(unexpected, ", ");
+    if (!mismatched.empty()) msg += "\n  size or dtype mismatch: " + first_few(mismatched, "; ");
+    if (!duplicates.empty()) msg += "\n  duplicate keys: " + first_few(duplicates, ", ");
     throw Error(msg);
   }
   NoGradGuard no_grad;  // copying into parameters is not part of any graph

@@ -9,14 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <limits>
 #include <optional>
-#include <random>
 #include <set>
 #include <string_view>
 #include <system_error>
@@ -24,6 +21,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include "ember/nn/atomic_file.h"
 
 namespace ember::safetensors {
 
@@ -501,89 +500,6 @@ void check_utf8(const std::string& path, const char* what, const std::string& s)
   EMBER_CHECK(!bad, "safetensors: {}: {} {} is not valid UTF-8 (byte {})", path, what, display(s), bad.value_or(0));
 }
 
-std::uint64_t random_suffix() {
-  static std::atomic<std::uint64_t> counter{0};
-  std::uint64_t r = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                    (++counter * 0x9E3779B97F4A7C15ull);
-  try {
-    std::random_device rd;
-    r ^= (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-  } catch (const std::exception&) {
-    // no entropy source: the clock and counter still give O_EXCL distinct names to retry
-  }
-  return r;
-}
-
-// A temporary file beside the target, removed unless committed; owns the folder's fd.
-class TempFile {
- public:
-  explicit TempFile(const std::string& path) : path_(path) {
-    const auto slash = path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-    base_ = slash == std::string::npos ? path : path.substr(slash + 1);
-    EMBER_CHECK(!base_.empty(), "safetensors: {}: path names a folder, not a file", path);
-    dirfd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    const int err = errno;
-    EMBER_CHECK(dirfd_ >= 0, "safetensors: {}: cannot open its folder {}: {}", path, dir, errno_text(err));
-    for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
-      name_ = fmt::format("{}.tmp.{}.{:016x}", base_, ::getpid(), random_suffix());
-      fd_ = ::openat(dirfd_, name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      const int e = errno;
-      if (fd_ < 0 && e != EEXIST) {
-        ::close(dirfd_);
-        EMBER_CHECK(false, "safetensors: {}: cannot create the temporary file {}: {}", path, name_, errno_text(e));
-      }
-    }
-    if (fd_ < 0) ::close(dirfd_);
-    EMBER_CHECK(fd_ >= 0, "safetensors: {}: cannot create a temporary file: too many name collisions", path);
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlinkat(dirfd_, name_.c_str(), 0);
-    ::close(dirfd_);
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const void* data, std::size_t n) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-      const ::ssize_t w = ::write(fd_, p, std::min<std::size_t>(n, std::size_t{1} << 30));
-      const int err = errno;
-      if (w < 0 && err == EINTR) continue;
-      EMBER_CHECK(w > 0, "safetensors: {}: cannot write the temporary file {}: {}", path_, name_,
-                  w < 0 ? errno_text(err) : "no progress");
-      p += w, n -= static_cast<std::size_t>(w);
-    }
-  }
-
-  /// Flushes the file to disk, renames it over the target and flushes the folder.
-  void commit() {
-    int rc = ::fsync(fd_);
-    int err = errno;
-    EMBER_CHECK(rc == 0, "safetensors: {}: cannot fsync the temporary file {}: {}", path_, name_, errno_text(err));
-    rc = ::close(fd_);
-    err = errno;
-    fd_ = -1;
-    EMBER_CHECK(rc == 0, "safetensors: {}: cannot close the temporary file {}: {}", path_, name_, errno_text(err));
-    rc = ::renameat(dirfd_, name_.c_str(), dirfd_, base_.c_str());
-    err = errno;
-    EMBER_CHECK(rc == 0, "safetensors: {}: cannot rename the temporary file {} over it: {}", path_, name_,
-                errno_text(err));
-    committed_ = true;
-    rc = ::fsync(dirfd_);
-    err = errno;
-    // EINVAL: the file system cannot sync folders; the rename is all there is.
-    EMBER_CHECK(rc == 0 || err == EINVAL, "safetensors: {}: written, but cannot fsync its folder: {}", path_,
-                errno_text(err));
-  }
-
- private:
-  std::string path_, base_, name_;
-  int dirfd_ = -1, fd_ = -1;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 void save(const std::string& path, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
@@ -638,7 +554,7 @@ void save(const std::string& path, const NamedTensors& tensors, const std::map<s
 
   std::uint8_t length[8];
   for (int k = 0; k < 8; ++k) length[k] = static_cast<std::uint8_t>(header.size() >> (8 * k));
-  TempFile out(path);
+  AtomicFile out(path, "safetensors");
   out.write(length, sizeof length);
   out.write(header.data(), header.size());
   for (const Item& it : items)
@@ -646,49 +562,115 @@ void save(const std::string& path, const NamedTensors& tensors, const std::map<s
   out.commit();
 }
 
-File parse(const std::uint8_t* bytes, std::size_t size, const std::string& name_for_errors) {
-  const std::string& file = name_for_errors;
+namespace {
+
+// The header length N from a file's first 8 bytes, checked against the file's size.
+std::uint64_t header_length(const std::uint8_t* first8, std::uint64_t size, const std::string& file) {
   EMBER_CHECK(size >= 8, "safetensors: {}: file is {} bytes, too short for the 8-byte header length", file, size);
   std::uint64_t n = 0;
-  for (int k = 0; k < 8; ++k) n |= static_cast<std::uint64_t>(bytes[k]) << (8 * k);
+  for (int k = 0; k < 8; ++k) n |= static_cast<std::uint64_t>(first8[k]) << (8 * k);
   EMBER_CHECK(n <= kMaxHeaderSize, "safetensors: {}: header length {} is over the limit of {} bytes", file, n,
               kMaxHeaderSize);
   EMBER_CHECK(n <= size - 8, "safetensors: {}: header length {} runs past the end of the file ({} bytes)", file, n,
               size);
-  const std::string_view text(reinterpret_cast<const char*>(bytes) + 8, static_cast<std::size_t>(n));
+  return n;
+}
+
+// The tensors the header `text` describes, sorted by offset and checked to tile the
+// `data_size` bytes after it exactly; fills `metadata`.
+std::vector<Entry> read_header(std::string_view text, std::uint64_t data_size, const std::string& file,
+                               std::map<std::string, std::string>& metadata) {
   const auto bad = invalid_utf8_at(text);
   EMBER_CHECK(!bad, "safetensors: {}: header is not valid UTF-8 at byte {} ({})", file, 8 + bad.value_or(0),
               display(text.substr(bad.value_or(0), 8)));
-  File out;
   std::vector<Entry> entries;
-  HeaderReader(text, file).read(entries, out.metadata);
-
-  const std::uint64_t data_size = size - 8 - n;
+  HeaderReader(text, file).read(entries, metadata);
   check_layout(file, entries, data_size);
   for (const Entry& e : entries)
     EMBER_CHECK(e.dtype->dtype.has_value(),
                 "safetensors: {}: unsupported dtype {} for tensor {} (Ember reads F32, F64, I64, U8 and BOOL)", file,
                 e.dtype->name, display(e.name));
+  return entries;
+}
 
+// A new contiguous tensor of the entry's dtype and shape, its data not yet filled.
+Tensor empty_for(const Entry& e) {
+  return empty(Shape(e.shape.begin(), e.shape.end()), *e.dtype->dtype);  // each dim fits an int64 (tensor_nbytes)
+}
+
+std::size_t nbytes_of(const Entry& e) { return static_cast<std::size_t>(e.end - e.begin); }
+
+// Checks that a BOOL tensor's bytes (its data, now in memory) are all 0 or 1.
+void check_bools(const std::string& file, const Entry& e, const std::uint8_t* data) {
+  if (*e.dtype->dtype != DType::Bool) return;
+  const std::uint8_t* end = data + nbytes_of(e);
+  const auto* bad_byte = std::find_if(data, end, [](std::uint8_t b) { return b > 1; });
+  EMBER_CHECK(bad_byte == end,
+              "safetensors: {}: BOOL tensor {} holds byte 0x{:02x} at data offset {} (expected 0 or 1)", file,
+              display(e.name), *bad_byte, e.begin + static_cast<std::uint64_t>(bad_byte - data));
+}
+
+// Reads up to n bytes from fd into dst, retrying short reads; fewer only at the end of the file.
+std::size_t read_up_to(int fd, void* dst, std::size_t n, const std::string& path) {
+  auto* p = static_cast<std::uint8_t*>(dst);
+  std::size_t done = 0;
+  while (done < n) {
+    const ::ssize_t r = ::read(fd, p + done, std::min<std::size_t>(n - done, std::size_t{1} << 30));
+    const int err = errno;
+    if (r < 0 && err == EINTR) continue;
+    EMBER_CHECK(r >= 0, "safetensors: {}: cannot read: {}", path, errno_text(err));
+    if (r == 0) break;
+    done += static_cast<std::size_t>(r);
+  }
+  return done;
+}
+
+// Reads exactly n bytes, or names what was being read and how the file changed.
+void read_exactly(int fd, void* dst, std::size_t n, const std::string& path, std::uint64_t at, std::uint64_t size) {
+  const std::size_t got = read_up_to(fd, dst, n, path);
+  EMBER_CHECK(got == n,
+              "safetensors: {}: the file ends at byte {}, but it was {} bytes when opened (changed while "
+              "reading?)",
+              path, at + got, size);
+}
+
+// The whole of a file that is not a regular file (a pipe: no size to plan with).
+std::vector<std::uint8_t> read_all(int fd, const std::string& path) {
+  constexpr std::size_t kChunk = std::size_t{1} << 16;
+  std::vector<std::uint8_t> buf;
+  std::size_t used = 0;
+  for (;;) {
+    buf.resize(used + kChunk);
+    const std::size_t got = read_up_to(fd, buf.data() + used, kChunk, path);
+    used += got;
+    if (got < kChunk) break;
+  }
+  buf.resize(used);
+  return buf;
+}
+
+}  // namespace
+
+File parse(const std::uint8_t* bytes, std::size_t size, const std::string& name_for_errors) {
+  const std::string& file = name_for_errors;
+  const std::uint64_t n = header_length(bytes, size, file);
+  File out;
+  const std::string_view text(reinterpret_cast<const char*>(bytes) + 8, static_cast<std::size_t>(n));
+  const std::vector<Entry> entries = read_header(text, size - 8 - n, file, out.metadata);
   const std::uint8_t* data = bytes + 8 + n;
   out.tensors.reserve(entries.size());
   for (const Entry& e : entries) {
-    const std::size_t nbytes = static_cast<std::size_t>(e.end - e.begin);
-    const std::uint8_t* src = data + e.begin;
-    if (*e.dtype->dtype == DType::Bool) {
-      const auto* bad_byte = std::find_if(src, src + nbytes, [](std::uint8_t b) { return b > 1; });
-      EMBER_CHECK(bad_byte == src + nbytes,
-                  "safetensors: {}: BOOL tensor {} holds byte 0x{:02x} at data offset {} (expected 0 or 1)", file,
-                  display(e.name), *bad_byte, e.begin + static_cast<std::uint64_t>(bad_byte - src));
-    }
-    Shape shape(e.shape.begin(), e.shape.end());  // each dim fits an int64 (tensor_nbytes)
-    Tensor t = empty(std::move(shape), *e.dtype->dtype);
-    if (nbytes > 0) std::memcpy(t.raw_data(), src, nbytes);
+    check_bools(file, e, data + e.begin);
+    Tensor t = empty_for(e);
+    if (nbytes_of(e) > 0) std::memcpy(t.raw_data(), data + e.begin, nbytes_of(e));
     out.tensors.emplace_back(e.name, std::move(t));
   }
   return out;
 }
 
+// Reads the header, then each tensor's bytes straight into its own storage (in file
+// order, which the layout check made contiguous), so loading costs about the file's
+// size in memory, not twice that.
 File load(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   int err = errno;
@@ -702,22 +684,31 @@ File load(const std::string& path) {
   err = errno;
   EMBER_CHECK(rc == 0, "safetensors: {}: cannot stat: {}", path, errno_text(err));
   EMBER_CHECK(!S_ISDIR(st.st_mode), "safetensors: {}: is a folder, not a file", path);
-  constexpr std::size_t kChunk = 1 << 16;
-  const std::size_t expected = S_ISREG(st.st_mode) && st.st_size > 0 ? static_cast<std::size_t>(st.st_size) : 0;
-  std::vector<std::uint8_t> buf;
-  buf.reserve(expected + kChunk);  // reading past the end to see EOF then needs no reallocation
-  buf.resize(expected);
-  std::size_t used = 0;
-  for (;;) {
-    if (used == buf.size()) buf.resize(used + kChunk);
-    const ::ssize_t r = ::read(fd, buf.data() + used, buf.size() - used);
-    err = errno;
-    if (r < 0 && err == EINTR) continue;
-    EMBER_CHECK(r >= 0, "safetensors: {}: cannot read: {}", path, errno_text(err));
-    if (r == 0) break;
-    used += static_cast<std::size_t>(r);
+  if (!S_ISREG(st.st_mode)) {
+    const std::vector<std::uint8_t> all = read_all(fd, path);
+    return parse(all.data(), all.size(), path);
   }
-  return parse(buf.data(), used, path);
+
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  std::uint8_t first8[8] = {};
+  read_exactly(fd, first8, std::min<std::uint64_t>(size, 8), path, 0, size);
+  const std::uint64_t n = header_length(first8, size, path);
+  std::string text(static_cast<std::size_t>(n), '\0');
+  read_exactly(fd, text.data(), text.size(), path, 8, size);
+  File out;
+  const std::vector<Entry> entries = read_header(text, size - 8 - n, path, out.metadata);
+  out.tensors.reserve(entries.size());
+  for (const Entry& e : entries) {
+    Tensor t = empty_for(e);
+    auto* data = static_cast<std::uint8_t*>(t.raw_data());
+    read_exactly(fd, data, nbytes_of(e), path, 8 + n + e.begin, size);
+    check_bools(path, e, data);
+    out.tensors.emplace_back(e.name, std::move(t));
+  }
+  std::uint8_t extra;
+  EMBER_CHECK(read_up_to(fd, &extra, 1, path) == 0,
+              "safetensors: {}: the file grew while reading (it was {} bytes when opened)", path, size);
+  return out;
 }
 
 }  // namespace ember::safetensors

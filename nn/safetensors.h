@@ -25,9 +25,10 @@ struct File {
   std::map<std::string, std::string> metadata;
 };
 
-/// Writes `tensors` (and `metadata`, if any) to `path` atomically (temporary file, fsync,
-/// rename), laid out as the reference writer does: widest dtype first, then by name. On
-/// failure the old file is untouched and ember::Error names the path and the reason.
+/// Writes `tensors` (and `metadata`, if any) to `path` atomically (an AtomicFile: a
+/// temporary, unnamed where the file system allows, fsync, rename), laid out as the
+/// reference writer does: widest dtype first, then by name. On failure, or if the process
+/// is killed, the old file is untouched and ember::Error names the path and the reason.
 void save(const std::string& path, const NamedTensors& tensors,
           const std::map<std::string, std::string>& metadata = {});
 

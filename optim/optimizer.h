@@ -40,7 +40,10 @@ class Optimizer {
   /// Step counts, state tensors and hyperparameters under "state.G.I.key" and
   /// "param_groups.G.option" (G group, I parameter index in the group).
   NamedTensors state_dict() const;
-  /// Restores what state_dict() gave, checking group sizes and shapes.
+  /// Restores what state_dict() gave. Nothing is trusted: every entry must name a
+  /// group and parameter this optimizer has, once; a step must be a whole number in
+  /// [0, 2^53]; a state tensor must be one state_names() lists, with the parameter's
+  /// shape and dtype; options must pass validate(). On error nothing is changed.
   void load_state_dict(const NamedTensors& state);
 
  protected:
@@ -54,6 +57,9 @@ class Optimizer {
   virtual void update(Tensor& p, const Tensor& grad, const Hyper& o, State& state) = 0;
   /// Throws for invalid hyperparameters ("Adam: invalid learning rate: -1").
   virtual void validate(const Hyper& o) const = 0;
+  /// The names of the state tensors update() may keep per parameter ("exp_avg"), which
+  /// load_state_dict() accepts; an empty list accepts any name.
+  virtual std::vector<std::string> state_names() const { return {}; }
   void init_groups(std::vector<ParamGroup> groups);
 
  private:

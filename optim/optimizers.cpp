@@ -88,6 +88,7 @@ void SGD::validate(const Hyper& o) const {
   EMBER_CHECK(o.at("nesterov") == 0.0 || (o.at("momentum") > 0.0 && o.at("dampening") == 0.0),
               "SGD: nesterov momentum requires a momentum and zero dampening");
 }
+std::vector<std::string> SGD::state_names() const { return {"momentum_buffer"}; }
 void SGD::update(Tensor& p, const Tensor& grad, const Hyper& o, State& s) {
   const double wd = o.at("weight_decay"), momentum = o.at("momentum"), lr = o.at("lr");
   const double dampening = o.at("dampening");
@@ -163,10 +164,12 @@ void adam_step(Tensor& p, const Tensor& grad, const Hyper& o, std::map<std::stri
 }
 }  // namespace
 void Adam::validate(const Hyper& o) const { validate_adam("Adam", o); }
+std::vector<std::string> Adam::state_names() const { return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}; }
 void Adam::update(Tensor& p, const Tensor& grad, const Hyper& o, State& s) {
   adam_step(p, grad, o, s.tensors, s.step, o.at("weight_decay"), 0.0);
 }
 void AdamW::validate(const Hyper& o) const { validate_adam("AdamW", o); }
+std::vector<std::string> AdamW::state_names() const { return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}; }
 void AdamW::update(Tensor& p, const Tensor& grad, const Hyper& o, State& s) {
   adam_step(p, grad, o, s.tensors, s.step, 0.0, o.at("weight_decay"));
 }
@@ -183,6 +186,7 @@ void RMSprop::validate(const Hyper& o) const {
   check_range("RMSprop", o, "weight_decay", 0.0, kInf);
   check_range("RMSprop", o, "alpha", 0.0, kInf);
 }
+std::vector<std::string> RMSprop::state_names() const { return {"square_avg", "grad_avg", "momentum_buffer"}; }
 void RMSprop::update(Tensor& p, const Tensor& grad_in, const Hyper& o, State& s) {
   const Tensor grad = with_weight_decay(grad_in, p, o.at("weight_decay"));
   const double alpha = o.at("alpha");
@@ -217,6 +221,7 @@ void Adagrad::validate(const Hyper& o) const {
   check_range("Adagrad", o, "initial_accumulator_value", 0.0, kInf);
   check_range("Adagrad", o, "eps", 0.0, kInf);
 }
+std::vector<std::string> Adagrad::state_names() const { return {"sum"}; }
 void Adagrad::update(Tensor& p, const Tensor& grad_in, const Hyper& o, State& s) {
   const Tensor grad = with_weight_decay(grad_in, p, o.at("weight_decay"));
   const double clr = o.at("lr") / (1.0 + static_cast<double>(s.step - 1) * o.at("lr_decay"));
@@ -235,6 +240,7 @@ void Adadelta::validate(const Hyper& o) const {
   check_range("Adadelta", o, "eps", 0.0, kInf);
   check_range("Adadelta", o, "weight_decay", 0.0, kInf);
 }
+std::vector<std::string> Adadelta::state_names() const { return {"square_avg", "acc_delta"}; }
 void Adadelta::update(Tensor& p, const Tensor& grad, const Hyper& o, State& s) {
   const double rho = o.at("rho"), eps = o.at("eps"), lr = o.at("lr"), wd = o.at("weight_decay");
   Tensor& sq = slot(s.tensors, "square_avg", p);

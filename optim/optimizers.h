@@ -73,6 +73,7 @@ struct AdadeltaOptions {
    protected:                                                                                 \
     void update(Tensor& p, const Tensor& grad, const Hyper& o, State& state) override;        \
     void validate(const Hyper& o) const override;                                             \
+    std::vector<std::string> state_names() const override;                                    \
   };
 
 EMBER_OPTIMIZER(SGD, SGDOptions)

@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include <ember/data/gzip.h>
 #include <ember/ember.h>
 
 namespace {
@@ -143,11 +144,44 @@ TEST_F(DataFiles, IdxBadHeaderFields) {
 TEST_F(DataFiles, IdxHeaderLargerThanDataDoesNotAllocate) {
   // 4 x 2^32-1: far more than memory; the check must come before any allocation.
   const std::string huge = write("huge", idx_file({0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {1, 2, 3}));
-  EXPECT_ERROR_HAS(read_idx(huge), huge, "more than 2^64", "file has 23 bytes");
+  EXPECT_ERROR_HAS(read_idx(huge), huge, "[4294967295, 4294967295, 4294967295, 4294967295]", "overflows");
   const std::string big = write("big", idx_file({60000, 28, 28}, iota_bytes(100)));
   EXPECT_ERROR_HAS(read_idx(big), big, "expected 47040016 bytes", "file has 116 bytes");
+  // gzip: refused from the header alone, as deflate cannot pack 47 MB into this file.
   const std::string big_gz = write_gz("big.gz", idx_file({60000, 28, 28}, iota_bytes(100)));
-  EXPECT_ERROR_HAS(read_idx(big_gz), big_gz, "expected 47040016 bytes", "decompressed file has 116 bytes");
+  EXPECT_ERROR_HAS(read_idx(big_gz), big_gz, "dims [60000, 28, 28]", "47040000 data bytes", "decompresses to at most");
+  // A claim deflate could hold, but the stream ends early.
+  const std::string short_gz = write_gz("short.gz", idx_file({100, 2}, iota_bytes(150)));
+  EXPECT_ERROR_HAS(read_idx(short_gz), short_gz, "expected 212 bytes", "decompressed file has 162 bytes");
+}
+
+// Issue 17, finding 3: a zero dim makes the data 0 bytes, so the length check passes,
+// but the other dims' product still overflowed the strides (returned wrapped).
+TEST_F(DataFiles, IdxDimsWhoseProductOverflowsAreRefused) {
+  const Bytes probe = {0x00, 0x00, 0x08, 0x03, 0x00, 0x00, 0x00, 0x00,
+                       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};  // dims [0, 2^32-1, 2^32-1], no data
+  ASSERT_EQ(probe, idx_header(0x08, {0, 0xFFFFFFFF, 0xFFFFFFFF}));
+  for (bool gz : {false, true}) {
+    const std::string p = gz ? write_gz("probe.gz", probe) : write("probe", probe);
+    EXPECT_ERROR_HAS(read_idx(p), p, "dims [0, 4294967295, 4294967295]", "overflows");
+  }
+  const std::vector<std::vector<std::uint32_t>> refused = {
+      {0xFFFFFFFF, 0xFFFFFFFF, 0},           // the zero last
+      {0, 0x80000000, 0x80000000, 2},        // exactly 2^63
+      {0, 0xFFFFFFFF, 0x80000001},           // just over 2^63
+      {0xFFFFFFFF, 0, 0xFFFFFFFF, 0xFFFFFFFF},
+  };
+  for (const auto& dims : refused) {
+    const std::string p = write("refused", idx_header(0x08, dims));
+    EXPECT_ERROR_HAS(read_idx(p), p, "overflows");
+  }
+  const std::string mnist = write("mnist", probe);  // magic 2051: MNIST images
+  EXPECT_ERROR_HAS(read_mnist_images(mnist), mnist, "read_mnist_images", "overflows");
+  // 2^62 fits an int64: an empty tensor with every stride positive.
+  Tensor t = read_idx(write("fits", idx_header(0x08, {0, 0x80000000, 0x80000000, 1})));
+  EXPECT_EQ(t.sizes(), (Shape{0, 0x80000000LL, 0x80000000LL, 1}));
+  EXPECT_EQ(t.strides(), (Shape{std::int64_t{1} << 62, std::int64_t{1} << 31, 1, 1}));
+  EXPECT_EQ(t.numel(), 0);
 }
 
 TEST_F(DataFiles, IdxTrailingBytes) {
@@ -174,10 +208,85 @@ TEST_F(DataFiles, IdxTruncatedAndCorruptGzip) {
   EXPECT_ERROR_HAS(read_idx(p), p, "corrupt gzip data");
 }
 
+// One gzip member holding `raw` (zlib's deflate, gzip wrapper).
+Bytes gzip(const Bytes& raw) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  Bytes out(deflateBound(&zs, raw.size()));
+  zs.next_in = const_cast<std::uint8_t*>(raw.data());
+  zs.avail_in = static_cast<uInt>(raw.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// `count` copies of one member of a MiB of zeros (about 1 KiB each): `count` MiB to
+// inflate, built without deflating it all.
+Bytes zero_members(std::size_t count) {
+  const Bytes one = gzip(Bytes(std::size_t{1} << 20, 0));
+  Bytes out;
+  for (std::size_t i = 0; i < count; ++i) out.insert(out.end(), one.begin(), one.end());
+  return out;
+}
+
+// A file ending in garbage: a reader that inflated all of it would report that
+// instead of the lie in the header, so the message shows where it stopped.
+Bytes concat(Bytes a, const Bytes& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+const Bytes kGarbageMember = {0x1f, 0x8b, 0x07, 0x00, 0xde, 0xad, 0xbe, 0xef};  // method 7: corrupt
+
+// Issue 17, finding 5: a 611 KB bomb inflating to 600 MB was refused only at the
+// 512 MiB cap (7 s, 1 GB peak); now the header's 10 bytes decide.
+TEST_F(DataFiles, GzipBombIsRefusedWithoutInflatingIt) {
+  const Bytes bomb = concat(concat(gzip(idx_file({10}, iota_bytes(10))), zero_members(1024)), kGarbageMember);
+  const std::string p = write("bomb.gz", bomb);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_ERROR_HAS(read_idx(p), p, "more data than the header says", "dims [10] need 18 bytes", "goes on past");
+  // Generous: inflating the whole GiB takes seconds, the refusal microseconds.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+}
+
+TEST_F(DataFiles, GzipHeaderClaimingTooMuchIsRefusedBeforeInflating) {
+  // 2^31 MNIST images: over the cap, refused before the garbage right after the header.
+  const Bytes head = idx_header(0x08, {0x80000000u, 28, 28});
+  const std::string claim = write("claim.gz", concat(concat(gzip(head), zero_members(4)), kGarbageMember));
+  EXPECT_ERROR_HAS(read_mnist_images(claim), claim, "dims [2147483648, 28, 28]", "1683627180048 bytes",
+                   "more than the 536870912 bytes");
+  // Under the cap but more than deflate can pack into the file: also refused from the header.
+  const Bytes mid = idx_header(0x08, {100000, 28, 28});
+  const std::string lie = write("lie.gz", concat(concat(gzip(mid), zero_members(4)), kGarbageMember));
+  EXPECT_ERROR_HAS(read_mnist_images(lie), lie, "78400000 data bytes", "decompresses to at most");
+  // A plausible claim is inflated, and then the garbage is found.
+  const Bytes ok = idx_header(0x08, {2, 28, 28});
+  const std::string real = write("real.gz", concat(concat(gzip(ok), gzip(Bytes(2 * 28 * 28, 7))), kGarbageMember));
+  EXPECT_ERROR_HAS(read_mnist_images(real), real, "corrupt gzip data");
+}
+
+TEST_F(DataFiles, GzipMembersSplitAnywhereAndExactEnd) {
+  const Bytes file = idx_file({5, 40}, iota_bytes(200));
+  for (std::size_t cut : {std::size_t{1}, std::size_t{4}, std::size_t{12}, std::size_t{100}, file.size() - 1}) {
+    const Bytes a(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(cut));
+    const Bytes b(file.begin() + static_cast<std::ptrdiff_t>(cut), file.end());
+    const Bytes both = concat(concat(gzip(a), gzip(b)), gzip({}));  // an empty member at the end too
+    EXPECT_EQ(read_idx(write("split.gz", both)).to_vector<std::uint8_t>(), iota_bytes(200)) << "cut " << cut;
+  }
+  // One byte too many, in a member of its own, is still found.
+  const std::string extra = write("extra.gz", concat(gzip(file), gzip({0})));
+  EXPECT_ERROR_HAS(read_idx(extra), extra, "more data than the header says", "212 bytes", "has 213 bytes (1 trailing)");
+}
+
 TEST_F(DataFiles, GunzipIsBounded) {
   const std::string p = write_gz("zeros.gz", Bytes(100000, 0));
   EXPECT_EQ(data::detail::gunzip_file(p, 100000).size(), 100000u);
   EXPECT_ERROR_HAS(data::detail::gunzip_file(p, 99999), p, "more than 99999 bytes");
+  EXPECT_EQ(data::detail::gunzip_file(p, 1 << 20).size(), 100000u);
+  const std::string empty_gz = write_gz("empty.gz", {});
+  EXPECT_EQ(data::detail::gunzip_file(empty_gz, 10).size(), 0u);
 }
 
 TEST_F(DataFiles, MissingFileAndDirectory) {

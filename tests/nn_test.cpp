@@ -155,6 +155,26 @@ TEST(StateDict, StrictLoadSaysWhatDiffers) {
   EXPECT_EQ(m.state_dict()[1].second.to_vector<float>(), (std::vector<float>{1, 1, 1}));
 }
 
+// Issue 17, finding 7: a file with 1.7M unexpected keys printed all of them.
+TEST(StateDict, LongKeyListsAreCutInTheMessage) {
+  nn::Sequential m{nn::make<nn::Linear>(4, 3)};
+  nn::NamedTensors state{{"0.weight", zeros({3, 4})}, {"0.bias", zeros({3})}};
+  for (int i = 0; i < 200000; ++i) state.emplace_back(fmt::format("junk.{:06d}", i), Tensor());
+  for (int i = 0; i < 12; ++i) state.emplace_back("0.bias", zeros({3}));  // duplicates
+  std::string msg;
+  try {
+    m.load_state_dict(state);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("\n  unexpected keys: junk.000000, junk.000001, "), std::string::npos) << msg;
+  EXPECT_NE(msg.find("junk.000009, ... and 199990 more"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("junk.000010"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("duplicate keys: 0.bias, 0.bias"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("0.bias, ... and 2 more"), std::string::npos) << msg;
+  EXPECT_LT(msg.size(), 1000u);
+}
+
 // The same small net as scripts/gen_interop_reference.py builds in PyTorch.
 struct SmallNet : nn::Module {
   SmallNet() : nn::Module("SmallNet") {

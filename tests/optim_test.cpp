@@ -6,9 +6,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include <ember/ember.h>
+
+#include "test_util.h"
 
 namespace {
 using namespace ember;
@@ -168,6 +171,137 @@ TEST(Optim, CheckpointFileResumesARun) {
   train(*resumed, *opt2, 10);
   for (std::size_t i = 0; i < straight->state_dict().size(); ++i)
     EXPECT_EQ(straight->state_dict()[i].second.to_vector<double>(), resumed->state_dict()[i].second.to_vector<double>());
+  std::filesystem::remove(path);
+}
+
+// ---- hostile state_dicts (issue 17, finding 4) ----
+
+// The message load_state_dict throws, or "<no error>".
+std::string load_error(optim::Optimizer& opt, const optim::NamedTensors& state) {
+  try {
+    opt.load_state_dict(state);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+#define EXPECT_HAS(message, ...)                                                                         \
+  do {                                                                                                   \
+    const std::string msg_ = (message);                                                                  \
+    for (const std::string& part_ : std::vector<std::string>{__VA_ARGS__})                               \
+      EXPECT_NE(msg_.find(part_), std::string::npos) << "message: " << msg_ << "\nmissing: " << part_; \
+  } while (0)
+
+Tensor int64_scalar(std::int64_t v) { return from_vector(std::vector<std::int64_t>{v}, Shape{}); }
+
+// `state` with the entry `name` replaced by (or, if absent, given) `t`.
+optim::NamedTensors with(optim::NamedTensors state, const std::string& name, const Tensor& t) {
+  for (auto& [k, v] : state)
+    if (k == name) return v = t, state;
+  state.emplace_back(name, t);
+  return state;
+}
+
+// Two float64 parameters with Adam and Adagrad state after one step.
+struct Hostile : ::testing::Test {
+  Tensor a = from_vector(std::vector<double>{1, 2, 3}).requires_grad_();
+  Tensor b = from_vector(std::vector<double>{4, 5, 6, 7}, Shape{2, 2}).requires_grad_();
+  optim::Adam adam{{a, b}, optim::AdamOptions(0.1)};
+  optim::Adagrad adagrad{{a, b}, optim::AdagradOptions(0.1).lr_decay(0.5)};
+  void SetUp() override {
+    ((a * a).sum() + (b * b).sum()).backward();
+    adam.step();
+    adagrad.step();
+  }
+};
+
+TEST_F(Hostile, StepCountsThatWouldOverflowAreRefused) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  for (optim::Optimizer* opt : {static_cast<optim::Optimizer*>(&adam), static_cast<optim::Optimizer*>(&adagrad)}) {
+    const auto good = opt->state_dict();
+    // ++step (and Adagrad's step - 1) overflowed; 1e300 overflowed the conversion to int64.
+    const std::string m1 = load_error(*opt, with(good, "state.0.1.step", int64_scalar(kMax)));
+    EXPECT_HAS(m1, opt->name() + ": load_state_dict", "parameter 1 of group 0", "\"step\"",
+               "9223372036854775807 is out of range [0, 2^53]");
+    const std::string m2 = load_error(*opt, with(good, "state.0.0.step", scalar_tensor(1e300, DType::Float64)));
+    EXPECT_HAS(m2, opt->name(), "parameter 0 of group 0", "\"step\"", "1e+300 is not a whole number");
+    for (double bad : {-1.0, 2.5, std::nan(""), std::numeric_limits<double>::infinity(), 9007199254740994.0})
+      EXPECT_HAS(load_error(*opt, with(good, "state.0.0.step", scalar_tensor(bad, DType::Float64))),
+                 "not a whole number in [0, 2^53]");
+    EXPECT_HAS(load_error(*opt, with(good, "state.0.0.step", int64_scalar(-1))), "-1 is out of range");
+    EXPECT_HAS(load_error(*opt, with(good, "state.0.0.step", int64_scalar((std::int64_t{1} << 53) + 1))),
+               "out of range");
+    EXPECT_HAS(load_error(*opt, with(good, "state.0.0.step", scalar_tensor(1, DType::Bool))), "dtype bool");
+    EXPECT_HAS(load_error(*opt, with(good, "state.0.0.step", zeros({2}, DType::Int64))), "one number",
+               "shape [2]");
+    // The largest allowed, and a float step as PyTorch writes it, load and run.
+    const auto edge = with(good, "state.0.0.step", int64_scalar(std::int64_t{1} << 53));
+    EXPECT_EQ(load_error(*opt, with(edge, "state.0.1.step", scalar_tensor(7, DType::Float32))), "<no error>");
+    opt->step();
+    std::map<std::string, std::int64_t> steps;
+    for (const auto& [k, v] : opt->state_dict())
+      if (k.ends_with(".step")) steps[k] = v.item<std::int64_t>();
+    EXPECT_EQ(steps["state.0.0.step"], (std::int64_t{1} << 53) + 1);
+    EXPECT_EQ(steps["state.0.1.step"], 8);
+    EXPECT_TRUE(std::isfinite(a.sum().item<double>()) && std::isfinite(b.sum().item<double>()));
+  }
+}
+
+TEST_F(Hostile, StateTensorsMustMatchTheirParameter) {
+  const auto good = adam.state_dict();
+  EXPECT_HAS(load_error(adam, with(good, "state.0.1.exp_avg", zeros({4}, DType::Float64))), "Adam",
+             "parameter 1 of group 0", "\"exp_avg\"", "shape [4] but the parameter has [2, 2]");
+  EXPECT_HAS(load_error(adam, with(good, "state.0.0.exp_avg_sq", zeros({3}, DType::Float32))), "parameter 0",
+             "\"exp_avg_sq\"", "dtype float32 but the parameter has float64");
+  EXPECT_HAS(load_error(adam, with(good, "state.0.0.exp_avg_sq", zeros({3}, DType::Int64))), "dtype int64");
+  EXPECT_HAS(load_error(adam, with(good, "state.0.0.momentum_buffer", zeros({3}, DType::Float64))),
+             "\"momentum_buffer\": not a state Adam keeps", "exp_avg, exp_avg_sq, max_exp_avg_sq");
+  EXPECT_HAS(load_error(adagrad, with(adagrad.state_dict(), "state.0.1.sum", zeros({2, 3}, DType::Float64))),
+             "Adagrad", "parameter 1", "\"sum\"", "[2, 3]");
+}
+
+TEST_F(Hostile, EntryNamesAndOptionsAreCheckedExactly) {
+  const auto good = adam.state_dict();
+  const Tensor one = int64_scalar(1);
+  for (const char* name : {"state.0.2.step", "state.1.0.step"})
+    EXPECT_HAS(load_error(adam, with(good, name, one)), "does not have");
+  for (const char* name : {"state.-1.0.step", "state.0.0.", "state. 0.0.step", "state.0.0", "state.0x0.0.step",
+                           "param_groups.0.nope", "param_groups.1.lr", "param_groups.0", "weights.0"})
+    EXPECT_HAS(load_error(adam, with(good, name, one)), "unexpected entry", name);
+  auto twice = good;
+  twice.emplace_back("state.0.00.step", one);  // the same step as state.0.0.step
+  EXPECT_HAS(load_error(adam, twice), "\"state.0.00.step\" is a second entry");
+  EXPECT_HAS(load_error(adam, with(good, "param_groups.0.lr", zeros({2}, DType::Float64))), "option \"lr\"",
+             "one number", "shape [2]");
+  EXPECT_HAS(load_error(adam, with(good, "param_groups.0.lr", scalar_tensor(NAN, DType::Float64))), "invalid lr");
+  EXPECT_HAS(load_error(adam, with(good, "state.0.0.exp_avg", Tensor())), "undefined");
+}
+
+TEST_F(Hostile, AFailedLoadChangesNothing) {
+  const auto before = adam.state_dict();
+  auto bad = with(before, "param_groups.0.lr", scalar_tensor(0.5, DType::Float64));
+  bad = with(bad, "state.0.1.step", int64_scalar(-5));
+  EXPECT_NE(load_error(adam, bad), "<no error>");
+  const auto after = adam.state_dict();
+  ASSERT_EQ(before.size(), after.size());
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(before[i].first, after[i].first);
+    EXPECT_EQ(before[i].second.to_vector<double>(), after[i].second.to_vector<double>()) << before[i].first;
+  }
+}
+
+TEST(Optim, HostileCheckpointFileIsRefused) {
+  Tensor w = zeros({2}, DType::Float64).requires_grad_();
+  optim::Adam opt({w}, optim::AdamOptions());
+  nn::Linear model(2, 1);
+  const std::string path = (std::filesystem::temp_directory_path() / "ember_hostile_checkpoint.safetensors").string();
+  safetensors::NamedTensors entries;
+  for (auto& [k, t] : model.state_dict()) entries.emplace_back("model." + k, t);
+  entries.emplace_back("optimizer.state.0.0.step", int64_scalar(std::numeric_limits<std::int64_t>::max()));
+  safetensors::save(path, entries);
+  EXPECT_HAS(test_util::message_of([&] { optim::load_checkpoint(path, model, opt); }), "Adam: load_state_dict",
+             "parameter 0 of group 0", "out of range");
   std::filesystem::remove(path);
 }
 

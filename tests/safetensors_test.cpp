@@ -5,10 +5,12 @@
 
 #include "test_util.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,8 +21,10 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <thread>
 
 #include <ember/ember.h>
+#include <ember/nn/atomic_file.h>
 
 namespace {
 using namespace ember;
@@ -53,6 +57,17 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// Runs the enclosing test's saves with O_TMPFILE (where the file system has it) or
+// with the named temporaries of the fallback.
+class TmpfileMode {
+ public:
+  explicit TmpfileMode(bool on) : previous_(ember::detail::use_o_tmpfile(on)) {}
+  ~TmpfileMode() { ember::detail::use_o_tmpfile(previous_); }
+
+ private:
+  bool previous_;
 };
 
 Bytes read_bytes(const std::string& path) {
@@ -484,6 +499,65 @@ TEST(Safetensors, LoadErrorsNameThePath) {
   EXPECT_EQ(message_of([&] { st::load(dir.path()); }), "safetensors: " + dir.path() + ": is a folder, not a file");
 }
 
+// load() reads the header, then each tensor straight into its storage; it must accept
+// and refuse exactly what parse() does with the whole file in memory, with the same words.
+TEST(Safetensors, LoadFromDiskAgreesWithParse) {
+  TempDir dir;
+  const std::string path = dir.file("m.safetensors");
+  st::save(path,
+           {{"w", arange(0, 6, 1, DType::Float32).reshape({2, 3})},
+            {"b", tensor({1, 0, 1}, DType::Bool)},
+            {"i", from_vector<std::int64_t>({-1, 5})},
+            {"e", zeros({0, 2})}},
+           {{"k", "v"}});
+  const Bytes valid = read_bytes(path);
+  const st::File f = st::load(path);
+  EXPECT_EQ(names_of(f), names_of(parse(valid)));
+  EXPECT_EQ(f.metadata.at("k"), "v");
+  const auto agree = [&](const Bytes& b) {
+    const std::string p = dir.file("case.safetensors");
+    write_bytes(p, b);
+    const std::string from_disk = message_of([&] { st::load(p); });
+    const std::string in_memory = message_of([&] { parse(b, p); });
+    EXPECT_EQ(from_disk, in_memory);
+    if (from_disk == "<no error>") {
+      const st::File a = st::load(p), m = parse(b, p);
+      ASSERT_EQ(a.tensors.size(), m.tensors.size());
+      for (std::size_t k = 0; k < a.tensors.size(); ++k) {
+        const Tensor &x = a.tensors[k].second, &y = m.tensors[k].second;
+        EXPECT_EQ(a.tensors[k].first, m.tensors[k].first);
+        EXPECT_EQ(x.sizes(), y.sizes());
+        EXPECT_EQ(x.dtype(), y.dtype());
+        EXPECT_EQ(x.to(DType::Float64).to_vector<double>(), y.to(DType::Float64).to_vector<double>());
+      }
+    }
+  };
+  for (std::size_t len = 0; len <= valid.size(); ++len)
+    agree(Bytes(valid.begin(), valid.begin() + static_cast<std::ptrdiff_t>(len)));
+  for (std::size_t pos = 0; pos < valid.size(); ++pos) {
+    Bytes b = valid;
+    b[pos] ^= 0x02;  // a BOOL of 3, a wrong digit, a broken name ...
+    agree(b);
+  }
+  Bytes longer = valid;
+  longer.push_back(0);
+  agree(longer);
+}
+
+// A pipe has no size to plan the reads with: it is read whole, then parsed.
+TEST(Safetensors, LoadReadsFromAPipe) {
+  TempDir dir;
+  const std::string file = dir.file("m.safetensors"), fifo = dir.file("fifo");
+  st::save(file, {{"w", full({300}, 3.0, DType::Float64)}});
+  const Bytes bytes = read_bytes(file);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&] { write_bytes(fifo, bytes); });
+  const st::File f = st::load(fifo);
+  writer.join();
+  ASSERT_EQ(f.tensors.size(), 1u);
+  EXPECT_EQ(f.tensors[0].second.to_vector<double>(), std::vector<double>(300, 3.0));
+}
+
 // ---- saving ----
 
 TEST(Safetensors, SaveRejectsBadNamesAndKeepsTheOldFile) {
@@ -511,7 +585,19 @@ TEST(Safetensors, SaveRejectsBadNamesAndKeepsTheOldFile) {
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"m.safetensors"});
 }
 
-TEST(Safetensors, SaveReplacesTheFileAtomically) {
+// Whether the file system holding `folder` can make O_TMPFILEs.
+bool has_o_tmpfile(const std::string& folder) {
+  const int fd = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+  return fd >= 0;
+}
+
+// The atomic-save tests run with O_TMPFILE (where the file system has it) and with
+// the named temporaries of the fallback.
+class AtomicSave : public ::testing::TestWithParam<bool> {
+  TmpfileMode mode_{GetParam()};
+};
+TEST_P(AtomicSave, SaveReplacesTheFileAtomically) {
   TempDir dir;
   const std::string path = dir.file("m.safetensors");
   st::save(path, {{"w", ones({1000})}}, {{"step", "1"}});
@@ -534,7 +620,7 @@ TEST(Safetensors, SaveReplacesTheFileAtomically) {
   EXPECT_EQ(names_of(st::load(dir.file("rel.safetensors"))), std::vector<std::string>{"r"});
 }
 
-TEST(Safetensors, FailedWriteLeavesTheOldFileAndNoTemporary) {
+TEST_P(AtomicSave, FailedWriteLeavesTheOldFileAndNoTemporary) {
   TempDir dir;
   const std::string path = dir.file("m.safetensors");
   st::save(path, {{"w", ones({4})}});
@@ -549,13 +635,14 @@ TEST(Safetensors, FailedWriteLeavesTheOldFileAndNoTemporary) {
   const std::string msg = message_of([&] { st::save(path, {{"big", zeros({100000})}}); });
   ::setrlimit(RLIMIT_FSIZE, &saved);
   ::signal(SIGXFSZ, previous);
-  EXPECT_EQ(msg.rfind("safetensors: " + path + ": cannot write the temporary file m.safetensors.tmp.", 0), 0u) << msg;
+  const std::string temporary = GetParam() && has_o_tmpfile(dir.path()) ? "(unnamed, O_TMPFILE)" : "m.safetensors.tmp.";
+  EXPECT_EQ(msg.rfind("safetensors: " + path + ": cannot write the temporary file " + temporary, 0), 0u) << msg;
   EXPECT_NE(msg.find("File too large"), std::string::npos) << msg;
   EXPECT_EQ(read_bytes(path), old);
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"m.safetensors"});
 }
 
-TEST(Safetensors, FailedRenameOrMissingFolderLeavesNoTemporary) {
+TEST_P(AtomicSave, FailedRenameOrMissingFolderLeavesNoTemporary) {
   TempDir dir;
   // The target is a non-empty folder: the rename fails after the data was written.
   fs::create_directory(dir.file("ckpt"));
@@ -571,6 +658,37 @@ TEST(Safetensors, FailedRenameOrMissingFolderLeavesNoTemporary) {
   EXPECT_NE(message_of([&] { st::save(dir.path() + "/", {}); }).find("path names a folder, not a file"),
             std::string::npos);
 }
+
+// What a writer killed mid-save leaves in the fallback (or in O_TMPFILE's instant
+// between link and rename): the next save of the same target removes it, and
+// nothing that belongs to a live writer, another target, or another program.
+TEST_P(AtomicSave, SaveRemovesTemporariesOfDeadWriters) {
+  const ::pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ASSERT_GT(dead, 0);
+  ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);  // reaped: kill(dead, 0) now fails with ESRCH
+  TempDir dir;
+  const std::string hex = "0123456789abcdef";
+  const std::vector<std::string> stale = {fmt::format("m.safetensors.tmp.{}.{}", dead, hex),
+                                          fmt::format("m.safetensors.tmp.{}.{}", dead, "ffffffffffffffff")};
+  std::vector<std::string> kept = {
+      fmt::format("m.safetensors.tmp.{}.{}", ::getpid(), hex),   // this process: maybe another thread
+      fmt::format("m.safetensors.tmp.{}.{}", ::getppid(), hex),  // a live process
+      fmt::format("other.safetensors.tmp.{}.{}", dead, hex),     // another target
+      fmt::format("m.safetensors.tmp.{}.{}.bak", dead, hex),     // not a name Ember makes
+      fmt::format("m.safetensors.tmp.{}.0123456789ABCDEF", dead), fmt::format("m.safetensors.tmp.{}.{}", dead, "0123"),
+      fmt::format("m.safetensors.tmp.+{}.{}", dead, hex),         "m.safetensors",
+  };
+  for (const auto& name : stale) write_bytes(dir.file(name), {1, 2, 3});
+  for (const auto& name : kept) write_bytes(dir.file(name), {4});
+  st::save(dir.file("m.safetensors"), {{"w", ones({3})}});
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(dir.entries(), kept);
+  EXPECT_EQ(names_of(st::load(dir.file("m.safetensors"))), std::vector<std::string>{"w"});
+}
+
+INSTANTIATE_TEST_SUITE_P(Safetensors, AtomicSave, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "O_TMPFILE" : "NamedTemporary"; });
 
 TEST(Safetensors, UnwritableFolderKeepsTheOldFile) {
   if (::geteuid() == 0) GTEST_SKIP() << "root writes to any folder";
