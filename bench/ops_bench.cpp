@@ -1,5 +1,5 @@
 // Micro-benchmarks of the CPU reference kernels and of autograd overhead, so a
-// regression shows. Run: build/release/bench/ember_bench
+// regression shows. Run: build/release/bench/ember_ops_bench
 #include <benchmark/benchmark.h>
 
 #include <ember/ember.h>

@@ -5,6 +5,7 @@
 #include "ember/autograd/function.h"
 #include "ember/ops/dnnl/onednn.h"
 #include "ember/ops/kernels/elementwise.h"
+#include "ember/ops/kernels/matmul.h"
 #include "ember/ops/nn_ops.h"
 #include "ember/ops/ops.h"
 

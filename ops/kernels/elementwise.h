@@ -81,10 +81,6 @@ Tensor binary(const char* op, const Tensor& a, const Tensor& b, DType compute, F
   });
 }
 
-/// Batched matrix product without history: a: [..., n, k], b: [..., k, m], batch
-/// dims broadcast. float32 runs on oneDNN, anything else on the reference loops.
-Tensor matmul(const Tensor& a, const Tensor& b);
-
 /// out = f(out, b) in place: b (cast to out's dtype) broadcasts to out's shape.
 /// The caller makes sure b does not share memory with out.
 template <class F>
