@@ -1,6 +1,9 @@
 #include "ember/ops/dnnl/context.h"
 
+#include <iterator>
+#include <list>
 #include <mutex>
+#include <utility>
 
 #include <fmt/ranges.h>
 
@@ -23,15 +26,23 @@ dnnl::stream& stream() {
 namespace {
 dims to_dims(const Shape& s) { return dims(s.begin(), s.end()); }
 
+// Least recently used first in `order`; each entry finds its place in it
+// through `where`, so a hit moves it to the back in O(1).
 struct Cache {
   std::mutex mu;
-  std::unordered_map<std::string, std::shared_ptr<const Cached>> entries;
+  std::list<std::string> order;
+  struct Entry {
+    std::shared_ptr<const Cached> value;
+    std::list<std::string>::iterator where;
+  };
+  std::unordered_map<std::string, Entry> entries;
+  std::size_t capacity = 1024;  // shapes seen by one program are few; this is a backstop
+  std::size_t misses = 0;
 };
 Cache& the_cache() {
   static Cache c;
   return c;
 }
-constexpr std::size_t kMaxEntries = 1024;  // shapes seen by one program are few; this is a backstop
 }  // namespace
 
 dnnl::memory::desc plain_desc(const Shape& sizes, const Shape& strides) {
@@ -53,19 +64,40 @@ CachedRef cached(const std::string& key, const std::function<Cached()>& build) {
   const std::string full = fmt::format("{}|threads={}", key, detail::threads_for_call());
   {
     std::lock_guard<std::mutex> lock(c.mu);
-    if (auto it = c.entries.find(full); it != c.entries.end()) return CachedRef(it->second);
+    if (auto it = c.entries.find(full); it != c.entries.end()) {
+      c.order.splice(c.order.end(), c.order, it->second.where);
+      return CachedRef(it->second.value);
+    }
   }
   auto entry = std::make_shared<const Cached>(build());
   std::lock_guard<std::mutex> lock(c.mu);
-  // Dropping entries never invalidates a caller's CachedRef (it shares ownership).
-  if (c.entries.size() >= kMaxEntries) c.entries.clear();
-  auto [it, inserted] = c.entries.emplace(full, std::move(entry));
-  return CachedRef(it->second);
+  ++c.misses;
+  if (auto it = c.entries.find(full); it != c.entries.end()) return CachedRef(it->second.value);  // built meanwhile
+  // Evicting never invalidates a caller's CachedRef (it shares ownership).
+  while (!c.entries.empty() && c.entries.size() >= c.capacity) {
+    c.entries.erase(c.order.front());
+    c.order.pop_front();
+  }
+  c.order.push_back(full);
+  auto it = c.entries.emplace(full, Cache::Entry{std::move(entry), std::prev(c.order.end())}).first;
+  return CachedRef(it->second.value);
 }
 
 void clear_cache() {
   std::lock_guard<std::mutex> lock(the_cache().mu);
   the_cache().entries.clear();
+  the_cache().order.clear();
+}
+
+std::size_t cache_misses() {
+  std::lock_guard<std::mutex> lock(the_cache().mu);
+  return the_cache().misses;
+}
+
+std::size_t set_cache_capacity(std::size_t n) {
+  EMBER_CHECK(n >= 1, "set_primitive_cache_capacity: expected at least 1 entry, got {}", n);
+  std::lock_guard<std::mutex> lock(the_cache().mu);
+  return std::exchange(the_cache().capacity, n);
 }
 
 std::size_t cache_size() {

@@ -80,6 +80,8 @@ CachedRef cached(const std::string& key, const std::function<Cached()>& build);
 /// Drops every cached primitive (benchmarks measure the cold path with it).
 void clear_cache();
 std::size_t cache_size();
+std::size_t cache_misses();
+std::size_t set_cache_capacity(std::size_t n);
 
 /// Attributes every primitive is created with: user scratchpad mode, so
 /// execute() supplies the scratchpad from Ember's allocator.

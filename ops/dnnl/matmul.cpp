@@ -69,5 +69,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, const Tensor& bias) {
 
 void clear_primitive_cache() { clear_cache(); }
 std::size_t primitive_cache_size() { return cache_size(); }
+std::size_t primitive_cache_misses() { return cache_misses(); }
+std::size_t set_primitive_cache_capacity(std::size_t n) { return set_cache_capacity(n); }
 
 }  // namespace ember::onednn

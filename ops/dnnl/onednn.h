@@ -60,8 +60,12 @@ struct BatchNormBackward {
 BatchNormBackward batch_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& var,
                                       const Tensor& weight, double eps);
 
-/// Drops cached primitives; the number cached.
+/// Drops cached primitives; the number cached; how many were built (cache misses).
 void clear_primitive_cache();
 std::size_t primitive_cache_size();
+std::size_t primitive_cache_misses();
+/// At most n primitives stay cached (default 1024), the least recently used
+/// evicted first; returns the old limit.
+std::size_t set_primitive_cache_capacity(std::size_t n);
 
 }  // namespace ember::onednn
