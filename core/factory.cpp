@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <string>
 
 #include "ember/core/parallel.h"
 #include "ember/core/random.h"
@@ -122,20 +123,39 @@ Tensor empty_like(const Tensor& t, std::optional<DType> dtype) { return empty(t.
 Tensor rand_like(const Tensor& t) { return rand(t.sizes(), t.dtype()); }
 Tensor randn_like(const Tensor& t) { return randn(t.sizes(), t.dtype()); }
 
-Tensor tensor(std::initializer_list<double> values, DType dtype) {
-  std::vector<double> v(values);
-  return generate({static_cast<std::int64_t>(v.size())}, dtype, [&](std::int64_t i) { return v[i]; });
-}
-
-Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, DType dtype) {
-  std::vector<double> v;
-  const std::size_t cols = rows.size() ? rows.begin()->size() : 0;
-  for (const auto& r : rows) {
-    EMBER_CHECK(r.size() == cols, "tensor: rows of unequal length ({} and {})", cols, r.size());
-    v.insert(v.end(), r.begin(), r.end());
+namespace {
+// Appends the numbers of `l` (at nesting `depth`, reached through `where`,
+// e.g. "[1][0]") to `out`, checking that it has the shape the first entries set.
+void flatten(const NestedList& l, std::size_t depth, const Shape& shape, std::string& where, std::vector<double>& out) {
+  if (depth == shape.size()) {
+    EMBER_CHECK(l.is_number(), "tensor: element {} is a list where a number was expected (lists at one depth "
+                "must nest alike)", where);
+    out.push_back(l.value());
+    return;
   }
-  return generate({static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(cols)}, dtype,
-                  [&](std::int64_t i) { return v[i]; });
+  EMBER_CHECK(!l.is_number(), "tensor: element {} is a number where a list of {} was expected", where, shape[depth]);
+  EMBER_CHECK(static_cast<std::int64_t>(l.items().size()) == shape[depth],
+              "tensor: ragged nested list: element {} has {} entries where the first at its depth has {}",
+              where.empty() ? "(the outer list)" : where, l.items().size(), shape[depth]);
+  for (std::size_t i = 0; i < l.items().size(); ++i) {
+    const std::size_t mark = where.size();
+    where += fmt::format("[{}]", i);
+    flatten(l.items()[i], depth + 1, shape, where, out);
+    where.resize(mark);
+  }
+}
+}  // namespace
+
+Tensor tensor(const NestedList& values, DType dtype) {
+  Shape shape;  // from the first entry at each depth
+  for (const NestedList* l = &values; !l->is_number(); l = &l->items().front()) {
+    shape.push_back(static_cast<std::int64_t>(l->items().size()));
+    if (l->items().empty()) break;
+  }
+  std::vector<double> v;
+  std::string where;
+  flatten(values, 0, shape, where, v);
+  return generate(shape, dtype, [&](std::int64_t i) { return v[static_cast<std::size_t>(i)]; });
 }
 
 Tensor scalar_tensor(double value, DType dtype) { return full({}, value, dtype); }

@@ -48,11 +48,27 @@ Tensor from_vector(const std::vector<T>& values, std::optional<Shape> shape = st
   return t;
 }
 
-/// A 1-d tensor from a list: tensor({1, 2, 3}) (float32 unless dtype says otherwise).
-Tensor tensor(std::initializer_list<double> values, DType dtype = kDefaultDType);
-/// A 2-d tensor from nested lists: tensor({{1, 2}, {3, 4}}); rows must have equal length.
-Tensor tensor(std::initializer_list<std::initializer_list<double>> rows,
-              DType dtype = kDefaultDType);
+/// A number or a nested list of them, as tensor() takes it: 2.5, {1, 2, 3},
+/// {{1, 2}, {3, 4}}, the column {{3}, {-2}}, {} (empty), any depth.
+class NestedList {
+ public:
+  NestedList() = default;
+  NestedList(double value) : value_(value), is_number_(true) {}  // NOLINT(google-explicit-constructor)
+  NestedList(std::initializer_list<NestedList> items) : items_(items) {}
+  bool is_number() const { return is_number_; }
+  double value() const { return value_; }
+  const std::vector<NestedList>& items() const { return items_; }
+
+ private:
+  std::vector<NestedList> items_;
+  double value_ = 0;
+  bool is_number_ = false;
+};
+
+/// A tensor from nested lists, shaped by their nesting: tensor({1, 2, 3}) is [3],
+/// tensor({{1, 2}, {3, 4}}) [2, 2], tensor({{3}, {-2}}) [2, 1], tensor(2.5) 0-d
+/// (float32 unless dtype says otherwise). Lists at one depth must be equally long.
+Tensor tensor(const NestedList& values, DType dtype = kDefaultDType);
 /// A 0-d tensor holding one value.
 Tensor scalar_tensor(double value, DType dtype = kDefaultDType);
 

@@ -359,6 +359,25 @@ TEST(Allocator, OffUnderAddressSanitizer) {
   }
 }
 
+// tensor() takes nested lists of any depth; a column vector is no longer ambiguous.
+TEST(Factory, NestedListLiterals) {
+  EXPECT_EQ(tensor({{3.0}, {-2.0}}).sizes(), (Shape{2, 1}));
+  EXPECT_EQ(tensor({{3.0}, {-2.0}}).to_vector<float>(), (std::vector<float>{3, -2}));
+  EXPECT_EQ(tensor({1, 2, 3}).sizes(), (Shape{3}));
+  EXPECT_EQ(tensor({{1, 2}, {3, 4}}).to_vector<float>(), (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_EQ(tensor({{{1, 2}}, {{3, 4}}}, DType::Int64).sizes(), (Shape{2, 1, 2}));
+  EXPECT_EQ(tensor({{{1, 2}}, {{3, 4}}}, DType::Int64).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(tensor(2.5).dim(), 0);
+  EXPECT_EQ(tensor({}).sizes(), (Shape{0}));
+  EXPECT_EQ(tensor({{}, {}}).sizes(), (Shape{2, 0}));
+  EXPECT_EQ(tensor({2.0}, DType::Float64).dtype(), DType::Float64);
+  EXPECT_EQ(test_util::message_of([] { tensor({{1, 2}, {3}}); }),
+            "tensor: ragged nested list: element [1] has 1 entries where the first at its depth has 2");
+  EXPECT_EQ(test_util::message_of([] { tensor({{1, 2}, {3, {4}}}); }),
+            "tensor: element [1][1] is a list where a number was expected (lists at one depth must nest alike)");
+  EXPECT_EQ(test_util::message_of([] { tensor({{1}, 2}); }), "tensor: element [1] is a number where a list of 1 was expected");
+}
+
 TEST(Print, LooksLikePyTorch) {
   EXPECT_EQ(fmt::format("{}", tensor({1, 2, 3})), "tensor([1., 2., 3.])");
   EXPECT_EQ(fmt::format("{}", tensor({{1.5, -2}, {3, 4}})), "tensor([[ 1.5000, -2.0000],\n        [ 3.0000,  4.0000]])");
