@@ -8,7 +8,8 @@
 //      its input's shape and dtype -- reducing a broadcast gradient to the input's
 //      shape here, in one place -- and pass it on.
 // AccumulateGrad sinks add into the leaf's .grad(); with grad() they are
-// captured instead. Saved tensors are freed as nodes finish unless retain_graph.
+// captured instead. A non-leaf that asked to retain_grad() gets the gradient
+// summed for it in its .grad() too, as it leaves its node. Saved tensors are freed as nodes finish unless retain_graph.
 #include "ember/autograd/engine.h"
 
 #include <queue>
@@ -84,6 +85,9 @@ class GraphTask {
       grads.resize(node->output_meta.size());
       if (auto it = capture_at.find(node); it != capture_at.end())
         for (std::size_t ci : it->second) captured[ci] = grads[captures[ci].input_nr];
+      if (accumulate_leaves)
+        for (const auto& r : node->retained)
+          if (grads[r.output_nr].defined()) retain(r, grads[r.output_nr]);
       if (auto* acc = dynamic_cast<AccumulateGrad*>(node)) {
         if (accumulate_leaves && grads[0].defined()) accumulate_into_leaf(*acc, std::move(grads[0]));
         continue;
@@ -196,6 +200,18 @@ class GraphTask {
     }
   }
 
+  // Tensor::retain_grad: the non-leaf's .grad gets a copy (the gradient flows on).
+  void retain(const Node::Retained& r, const Tensor& g) {
+    const Tensor t(r.tensor.lock());
+    if (!t.defined()) return;
+    AutogradMeta& m = ensure_meta(t);
+    std::lock_guard<std::mutex> lock(m.mutex);
+    AutoGradMode mode(create_graph_);
+    if (!m.grad.defined()) m.grad = create_graph_ ? g.clone() : g.detach().clone().contiguous();
+    else if (create_graph_) m.grad = m.grad + g;
+    else m.grad.add_(g);
+  }
+
   // No other handle, view or alias can reach g's elements, and g is a plain
   // dense tensor without history.
   static bool sole_owner(const Tensor& g) {
@@ -258,6 +274,10 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
     if (result[i].defined() && !create_graph) result[i] = result[i].detach();
   }
   return result;
+}
+
+TensorList grad(const TensorList& outputs, const TensorList& inputs, const GradOptions& o) {
+  return grad(outputs, inputs, o.grad_outputs_, o.retain_graph_, o.create_graph_, o.allow_unused_);
 }
 
 void backward(const TensorList& outputs, const TensorList& grad_outputs, std::optional<bool> retain_graph,

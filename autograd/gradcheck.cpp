@@ -58,7 +58,7 @@ std::vector<std::vector<double>> eval_shifted(const CheckedFunction& f, const Te
 // v^T d out / d x by autograd; undefined when out does not depend on x.
 Tensor vjp(const Tensor& out, const Tensor& x, const Tensor& v) {
   if (!out.requires_grad()) return Tensor();
-  return grad({out}, {x}, {v}, true, false, true)[0];
+  return grad({out}, {x}, GradOptions().grad_outputs({v}).retain_graph(true).allow_unused(true))[0];
 }
 
 bool close(double analytical, double numerical, const GradcheckOptions& o) {

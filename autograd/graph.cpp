@@ -256,6 +256,19 @@ std::shared_ptr<autograd::Node> Tensor::grad_fn() const {
 
 bool Tensor::is_leaf() const { return grad_fn() == nullptr; }
 
+void Tensor::retain_grad() const {
+  EMBER_CHECK(requires_grad(), "retain_grad: the tensor does not require grad");
+  if (is_leaf() || retains_grad()) return;
+  AutogradMeta& m = autograd::ensure_meta(*this);
+  m.retains_grad = true;
+  m.grad_fn->retained.push_back({m.output_nr, impl_ptr()});
+}
+
+bool Tensor::retains_grad() const {
+  const AutogradMeta* m = meta(*this);
+  return m && m->retains_grad;
+}
+
 std::uint32_t Tensor::output_nr() const {
   const AutogradMeta* m = meta(*this);
   return m ? m->output_nr : 0;

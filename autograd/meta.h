@@ -18,6 +18,7 @@ struct AutogradMeta {
   // .grad (concurrent backward), as PyTorch's AutogradMeta mutex does.
   std::mutex mutex;
   std::uint32_t output_nr = 0;                 // which output of grad_fn
+  bool retains_grad = false;                   // non-leaves: Tensor::retain_grad() was called
   // Views (made by a differentiable view op): their base, and the base's grad_fn
   // when the view was taken, to catch a view used after its base's history was
   // rewritten by an in-place op.

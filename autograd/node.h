@@ -48,6 +48,14 @@ class Node {
 
   bool needs_input_grad(std::size_t i) const { return i < next_edges.size() && next_edges[i].valid(); }
 
+  /// Outputs whose gradient backward() also adds into the tensor's .grad
+  /// (Tensor::retain_grad); held weakly, as AccumulateGrad holds its leaf.
+  struct Retained {
+    std::uint32_t output_nr;
+    std::weak_ptr<TensorImpl> tensor;
+  };
+  std::vector<Retained> retained;
+
   std::vector<Edge> next_edges;          // one per forward input
   std::vector<TensorMeta> input_meta;    // forward inputs: a gradient must match these
   std::vector<TensorMeta> output_meta;   // forward outputs: missing gradients are zeros of these

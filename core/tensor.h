@@ -223,9 +223,14 @@ class Tensor {
   bool requires_grad() const;
   /// Marks a floating-point leaf as needing a gradient; returns *this.
   Tensor& requires_grad_(bool requires_grad = true);
-  /// The gradient accumulated into this leaf by backward() (undefined before).
+  /// The gradient accumulated into this leaf by backward() (undefined before),
+  /// or into a non-leaf that called retain_grad().
   Tensor grad() const;
   void set_grad(const Tensor& grad) const;
+  /// Makes backward() keep this non-leaf's gradient in grad() too, as leaves do
+  /// (a no-op on leaves). Call it before backward.
+  void retain_grad() const;
+  bool retains_grad() const;
   /// The node that made this tensor (null for leaves and tensors without history).
   std::shared_ptr<autograd::Node> grad_fn() const;
   bool is_leaf() const;

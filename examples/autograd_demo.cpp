@@ -31,7 +31,7 @@ int main() {
 
   // Gradients of gradients: d2/dx2 of x^3 is 6x.
   Tensor t = tensor({0.5, 2.0}).requires_grad_();
-  Tensor dy = autograd::grad({t.pow(3).sum()}, {t}, {}, true, /*create_graph=*/true)[0];
+  Tensor dy = autograd::grad({t.pow(3).sum()}, {t}, autograd::GradOptions().create_graph(true))[0];
   Tensor d2y = autograd::grad({dy.sum()}, {t})[0];
   fmt::print("x = {}\ndy/dx = {}\nd2y/dx2 = {}\n", t, dy, d2y);
   return 0;

@@ -31,8 +31,8 @@ void expect_fast_matches_reference(const Fn& f, const TensorList& inputs32, cons
   ASSERT_EQ(y32.dtype(), DType::Float32) << what;
   ASSERT_EQ(y32.sizes(), y64.sizes()) << what;
   Tensor seed = randn(y32.sizes(), DType::Float64);
-  auto g32 = autograd::grad({y32}, in32, {seed.to(DType::Float32)}, std::nullopt, false, true);
-  auto g64 = autograd::grad({y64}, in64, {seed}, std::nullopt, false, true);
+  auto g32 = autograd::grad({y32}, in32, autograd::GradOptions().grad_outputs({seed.to(DType::Float32)}).allow_unused(true));
+  auto g64 = autograd::grad({y64}, in64, autograd::GradOptions().grad_outputs({seed}).allow_unused(true));
   auto close = [&](const Tensor& a, const Tensor& b, const std::string& part) {
     auto va = a.to_vector<double>(), vb = b.to_vector<double>();
     double scale = 1.0;
@@ -184,7 +184,7 @@ TEST(OneDnn, MaxPoolDoubleBackwardInFloat32) {
   // With create_graph the float32 backward switches to a differentiable form.
   Tensor x = (randperm(16).to(DType::Float32)).reshape({1, 1, 4, 4}).requires_grad_();
   Tensor y = max_pool2d(x, {2, 2});
-  Tensor g = autograd::grad({(y * y).sum()}, {x}, {}, std::nullopt, /*create_graph=*/true)[0];
+  Tensor g = autograd::grad({(y * y).sum()}, {x}, autograd::GradOptions().create_graph(true))[0];
   Tensor gg = autograd::grad({g.sum()}, {x})[0];
   // d/dx of 2*x at the winners is 2, elsewhere 0.
   EXPECT_EQ(gg.sum().item<float>(), 8.0f);
@@ -249,6 +249,27 @@ TEST(OneDnn, PrimitivesAreCachedNotRebuilt) {
   EXPECT_GT(onednn::primitive_cache_size(), after_first);
   onednn::clear_primitive_cache();
   EXPECT_EQ(onednn::primitive_cache_size(), 0u);
+}
+
+// A full cache evicts its least recently used primitive, not everything.
+TEST(OneDnn, PrimitiveCacheEvictsTheLeastRecentlyUsed) {
+  onednn::clear_primitive_cache();
+  const std::size_t old = onednn::set_primitive_cache_capacity(3);
+  const Tensor b = randn({8, 4});
+  auto use = [&](std::int64_t rows) { matmul(randn({rows, 8}), b); };
+  const std::size_t m0 = onednn::primitive_cache_misses();
+  use(1), use(2), use(3);
+  EXPECT_EQ(onednn::primitive_cache_misses() - m0, 3u);
+  use(1);  // a hit: 1 is now the most recent
+  EXPECT_EQ(onednn::primitive_cache_misses() - m0, 3u);
+  use(4);  // evicts 2
+  EXPECT_EQ(onednn::primitive_cache_size(), 3u);
+  use(1), use(3);
+  EXPECT_EQ(onednn::primitive_cache_misses() - m0, 4u);
+  use(2);
+  EXPECT_EQ(onednn::primitive_cache_misses() - m0, 5u);
+  onednn::set_primitive_cache_capacity(old);
+  onednn::clear_primitive_cache();
 }
 
 TEST(OneDnn, ThreadCountGovernsBothPaths) {

@@ -7,7 +7,7 @@
 namespace {
 using namespace ember;
 
-Tensor f64(std::initializer_list<double> v) { return tensor(v, DType::Float64).requires_grad_(); }
+Tensor f64(std::initializer_list<double> v) { return from_vector(std::vector<double>(v)).requires_grad_(); }
 
 void expect_values(const Tensor& t, const std::vector<double>& expected) {
   ASSERT_TRUE(t.defined());
@@ -59,7 +59,7 @@ TEST(Engine, SecondBackwardThroughFreedGraphSaysSo) {
 
 TEST(Engine, CreateGraphGivesSecondDerivative) {
   Tensor x = f64({-1.0, 0.5, 2.0});
-  Tensor dy = autograd::grad({x.pow(3).sum()}, {x}, {}, std::nullopt, /*create_graph=*/true)[0];
+  Tensor dy = autograd::grad({x.pow(3).sum()}, {x}, autograd::GradOptions().create_graph(true))[0];
   expect_values(dy, {3.0, 0.75, 12.0});
   ASSERT_TRUE(dy.requires_grad());
   Tensor d2y = autograd::grad({dy.sum()}, {x})[0];
@@ -68,8 +68,8 @@ TEST(Engine, CreateGraphGivesSecondDerivative) {
 
 TEST(Engine, ThirdDerivative) {
   Tensor x = f64({1.5});
-  Tensor g1 = autograd::grad({x.pow(4).sum()}, {x}, {}, std::nullopt, true)[0];
-  Tensor g2 = autograd::grad({g1.sum()}, {x}, {}, std::nullopt, true)[0];
+  Tensor g1 = autograd::grad({x.pow(4).sum()}, {x}, autograd::GradOptions().create_graph(true))[0];
+  Tensor g2 = autograd::grad({g1.sum()}, {x}, {}, std::nullopt, /*create_graph=*/true)[0];  // LibTorch's positional form
   Tensor g3 = autograd::grad({g2.sum()}, {x})[0];
   expect_values(g3, {36.0});  // 24x
 }
@@ -102,7 +102,7 @@ TEST(Engine, AllowUnused) {
   Tensor x = f64({1.0}), unused = f64({2.0});
   Tensor y = (x * 2.0).sum();
   EXPECT_THROW(autograd::grad({y}, {x, unused}, {}, true), Error);
-  auto g = autograd::grad({y}, {x, unused}, {}, std::nullopt, false, /*allow_unused=*/true);
+  auto g = autograd::grad({y}, {x, unused}, autograd::GradOptions().allow_unused(true));
   expect_values(g[0], {2.0});
   EXPECT_FALSE(g[1].defined());
 }
@@ -362,3 +362,40 @@ TEST(Gradcheck, RejectsFloat32Inputs) {
 }
 
 }  // namespace
+
+// retain_grad: a non-leaf keeps the gradient backward summed for it, as PyTorch's does.
+TEST(RetainGrad, NonLeafKeepsItsGradient) {
+  Tensor x = tensor({1.0, 2.0, 3.0}, DType::Float64).requires_grad_();
+  Tensor h = x * 2.0;  // used twice below: its gradient is the sum of both paths
+  h.retain_grad();
+  EXPECT_TRUE(h.retains_grad());
+  Tensor y = (h * h).sum() + h.sum();
+  y.backward({}, /*retain_graph=*/true);
+  // dy/dh = 2h + 1
+  const auto g = h.grad().to_vector<double>();
+  EXPECT_EQ(g, (std::vector<double>{5.0, 9.0, 13.0}));
+  EXPECT_FALSE(x.retains_grad());  // leaves keep theirs anyway
+  const auto gx = x.grad().to_vector<double>();
+  EXPECT_EQ(gx, (std::vector<double>{10.0, 18.0, 26.0}));
+  // A second backward adds, as for leaves.
+  y.backward();
+  EXPECT_EQ(h.grad().to_vector<double>(), (std::vector<double>{10.0, 18.0, 26.0}));
+  Tensor plain = x * 3.0;
+  plain.sum().backward();
+  EXPECT_FALSE(plain.grad().defined());  // only if asked
+  EXPECT_THROW(tensor({1.0}).retain_grad(), Error);
+}
+
+TEST(GradOptions, NamedChoicesMatchThePositionalForm) {
+  Tensor x = tensor({2.0}, DType::Float64).requires_grad_();
+  Tensor dy = autograd::grad({x.pow(3).sum()}, {x}, autograd::GradOptions().create_graph(true))[0];
+  EXPECT_TRUE(dy.requires_grad());
+  EXPECT_DOUBLE_EQ(autograd::grad({dy.sum()}, {x})[0].item<double>(), 12.0);
+  Tensor unused = tensor({1.0}, DType::Float64).requires_grad_();
+  auto g = autograd::grad({(x * 3.0).sum()}, {x, unused}, autograd::GradOptions().allow_unused(true));
+  EXPECT_FALSE(g[1].defined());
+  Tensor w = tensor({1.0, 1.0}, DType::Float64).requires_grad_();
+  Tensor v = w * 5.0;
+  auto gw = autograd::grad({v}, {w}, autograd::GradOptions().grad_outputs({tensor({1.0, 2.0}, DType::Float64)}));
+  EXPECT_EQ(gw[0].to_vector<double>(), (std::vector<double>{5.0, 10.0}));
+}
