@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "ember/core/device.h"
 #include "ember/core/dtype.h"
 #include "ember/core/error.h"
 #include "ember/core/shape.h"
@@ -183,6 +184,9 @@ class Tensor {
   // ---- copies and conversions (ops/) ----
   Tensor clone() const;
   Tensor to(DType dtype) const;
+  /// The CPU, Ember's one device; to(device) returns this tensor (LibTorch's spelling).
+  Device device() const { return Device(kCPU); }
+  Tensor to(const Device&) const { return *this; }
 
   // ---- math (ops/); see ops/ops.h for the full list as free functions ----
   Tensor sum() const;

@@ -591,3 +591,43 @@ TEST(DataLoaders, ExceptionInGetBatchReachesTheConsumer) {
 }
 
 }  // namespace
+
+// LibTorch's spelling of the MNIST loader (data/libtorch_names.h) gives what
+// Ember's own spelling gives.
+TEST_F(DataFiles, LibTorchNamesForTheMnistLoader) {
+  for (const char* split : {"train", "t10k"}) {
+    write(std::string(split) + "-images-idx3-ubyte", images_file(10));
+    write(std::string(split) + "-labels-idx1-ubyte", labels_file({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  }
+  const std::string root = dir_.string();
+  auto train = data::datasets::MNIST(root)
+                   .map(data::transforms::Normalize<>(0.1307, 0.3081))
+                   .map(data::transforms::Stack<>());
+  auto loader = data::make_data_loader<data::samplers::SequentialSampler>(std::move(train),
+                                                                         data::DataLoaderOptions().batch_size(4));
+  data::MNIST ours(root);
+  ours.transform(data::Normalize{0.1307, 0.3081});
+  data::DataLoader reference(ours, data::DataLoaderOptions().batch_size(4));
+  auto it = reference.begin();
+  int batches = 0;
+  for (auto& batch : *loader) {
+    EXPECT_EQ(batch.data.sizes(), it->data.sizes());
+    EXPECT_EQ(batch.data.to_vector<float>(), it->data.to_vector<float>());
+    EXPECT_EQ(batch.target.to_vector<std::int64_t>(), it->target.to_vector<std::int64_t>());
+    ++it, ++batches;
+  }
+  EXPECT_EQ(batches, 3);
+  EXPECT_EQ(data::datasets::MNIST(root, data::datasets::MNIST::Mode::kTest).size(), 10);
+  EXPECT_EQ(data::make_data_loader(data::datasets::MNIST(root), 5)->size(), 2);
+}
+
+TEST(LibTorchNames, DeviceIsTheCpu) {
+  Tensor x = ones({2});
+  Device device(kCPU);
+  EXPECT_EQ(x.to(device).raw_data(), x.raw_data());
+  EXPECT_TRUE(x.device().is_cpu());
+  EXPECT_FALSE(cuda::is_available());
+  EXPECT_THROW(Device{kCUDA}, Error);
+  EXPECT_THROW(Device{"cuda:0"}, Error);
+  EXPECT_TRUE(Device("cpu").is_cpu());
+}
