@@ -6,7 +6,7 @@ namespace ember::optim {
 
 void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer& optimizer,
                      const std::map<std::string, std::string>& metadata) {
-  safetensors::NamedTensors all;
+  NamedTensors all;
   for (auto& [name, t] : model.state_dict()) all.emplace_back("model." + name, t);
   for (auto& [name, t] : optimizer.state_dict()) all.emplace_back("optimizer." + name, t);
   safetensors::save(path, all, metadata);

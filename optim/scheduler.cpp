@@ -3,11 +3,16 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ember/optim/adam.h"
+#include "ember/optim/adamw.h"
+#include "ember/optim/rmsprop.h"
+#include "ember/optim/sgd.h"
+
 namespace ember::optim {
 namespace {
 std::vector<double> lrs(const Optimizer& o) {
   std::vector<double> out;
-  for (const auto& g : o.param_groups()) out.push_back(g.options.at("lr"));
+  for (const auto& g : o.param_groups()) out.push_back(g.options().lr());
   return out;
 }
 }  // namespace
@@ -17,7 +22,7 @@ LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer), base_lrs
 void LRScheduler::step() {
   ++epoch_;
   auto& groups = optimizer_.param_groups();
-  for (std::size_t i = 0; i < groups.size(); ++i) groups[i].options["lr"] = lr_at(base_lrs_[i], epoch_);
+  for (std::size_t i = 0; i < groups.size(); ++i) groups[i].options().set_lr(lr_at(base_lrs_[i], epoch_));
 }
 
 std::vector<double> LRScheduler::get_last_lr() const { return lrs(optimizer_); }
@@ -55,7 +60,16 @@ double CosineAnnealingLR::lr_at(double base, std::int64_t epoch) const {
 // ---- OneCycleLR ----
 namespace {
 double cos_anneal(double start, double end, double pct) { return end + (start - end) / 2.0 * (std::cos(M_PI * pct) + 1.0); }
-const char* momentum_key(const Hyper& o) { return o.count("beta1") ? "beta1" : "momentum"; }
+// Sets the momentum OneCycleLR cycles: SGD's and RMSprop's momentum, Adam's and
+// AdamW's beta1 (as PyTorch). False for an optimizer that has none.
+bool set_momentum(OptimizerOptions& o, double m) {
+  if (auto* sgd = dynamic_cast<SGDOptions*>(&o)) sgd->momentum(m);
+  else if (auto* rms = dynamic_cast<RMSpropOptions*>(&o)) rms->momentum(m);
+  else if (auto* adam = dynamic_cast<AdamOptions*>(&o)) adam->beta1(m);
+  else if (auto* adamw = dynamic_cast<AdamWOptions*>(&o)) adamw->beta1(m);
+  else return false;
+  return true;
+}
 }  // namespace
 
 OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, double pct_start, double div_factor,
@@ -65,6 +79,10 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_s
       cycle_momentum_(cycle_momentum), base_momentum_(base_momentum), max_momentum_(max_momentum) {
   EMBER_CHECK(total_steps > 0, "OneCycleLR: total_steps must be positive, got {}", total_steps);
   EMBER_CHECK(pct_start >= 0.0 && pct_start <= 1.0, "OneCycleLR: pct_start must be in [0, 1], got {}", pct_start);
+  if (cycle_momentum)
+    for (auto& g : optimizer.param_groups())
+      EMBER_CHECK(set_momentum(*g.options().clone(), 0.0),
+                  "OneCycleLR: {} has no momentum to cycle (pass cycle_momentum = false)", optimizer.name());
   apply();
 }
 
@@ -91,8 +109,8 @@ void OneCycleLR::apply() {
     momentum = cos_anneal(base_momentum_, max_momentum_, pct);
   }
   for (auto& g : optimizer_.param_groups()) {
-    g.options["lr"] = lr;
-    if (cycle_momentum_) g.options[momentum_key(g.options)] = momentum;
+    g.options().set_lr(lr);
+    if (cycle_momentum_) set_momentum(g.options(), momentum);
   }
 }
 
@@ -124,8 +142,8 @@ void ReduceLROnPlateau::step(double metric) {
   }
   if (bad_epochs_ > patience_) {
     for (auto& g : optimizer_.param_groups()) {
-      const double old_lr = g.options["lr"], new_lr = std::max(old_lr * factor_, min_lr_);
-      if (old_lr - new_lr > eps_) g.options["lr"] = new_lr;
+      const double old_lr = g.options().lr(), new_lr = std::max(old_lr * factor_, min_lr_);
+      if (old_lr - new_lr > eps_) g.options().set_lr(new_lr);
     }
     cooldown_counter_ = cooldown_;
     bad_epochs_ = 0;

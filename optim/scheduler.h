@@ -1,6 +1,7 @@
 #pragma once
 /// Learning-rate schedulers, as torch.optim.lr_scheduler: call step() once
 /// per epoch (per batch for OneCycleLR; with the metric for ReduceLROnPlateau).
+/// Each reads and writes lr through param_groups()[i].options().lr() / set_lr().
 #include <vector>
 
 #include "ember/optim/optimizer.h"

@@ -81,16 +81,16 @@ const std::map<std::string, Factory>& cases() {
       {"sgd_nesterov", [](const TensorList& p) { return std::make_unique<SGD>(p, SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(1e-2)); }},
       {"adam", [](const TensorList& p) { return std::make_unique<Adam>(p, AdamOptions(1e-2)); }},
       {"adam_amsgrad_wd", [](const TensorList& p) { return std::make_unique<Adam>(p, AdamOptions(1e-2).beta1(0.8).beta2(0.99).weight_decay(1e-2).amsgrad(true)); }},
-      {"adamw", [](const TensorList& p) { return std::make_unique<AdamW>(p, AdamOptions(1e-2).weight_decay(0.1)); }},
-      {"adamw_amsgrad", [](const TensorList& p) { return std::make_unique<AdamW>(p, AdamOptions(1e-2).amsgrad(true)); }},
+      {"adamw", [](const TensorList& p) { return std::make_unique<AdamW>(p, AdamWOptions(1e-2).weight_decay(0.1)); }},
+      {"adamw_amsgrad", [](const TensorList& p) { return std::make_unique<AdamW>(p, AdamWOptions(1e-2).amsgrad(true)); }},
       {"rmsprop", [](const TensorList& p) { return std::make_unique<RMSprop>(p, RMSpropOptions(1e-2)); }},
       {"rmsprop_centered_momentum", [](const TensorList& p) { return std::make_unique<RMSprop>(p, RMSpropOptions(1e-2).alpha(0.9).centered(true).momentum(0.5).weight_decay(1e-2)); }},
       {"adagrad", [](const TensorList& p) { return std::make_unique<Adagrad>(p, AdagradOptions(0.1).lr_decay(0.01).weight_decay(0.01).initial_accumulator_value(0.1)); }},
       {"adadelta", [](const TensorList& p) { return std::make_unique<Adadelta>(p, AdadeltaOptions(1.0)); }},
       {"adadelta_wd", [](const TensorList& p) { return std::make_unique<Adadelta>(p, AdadeltaOptions(0.5).rho(0.95).eps(1e-5).weight_decay(0.01)); }},
       {"adam_groups", [](const TensorList& p) {
-         std::vector<ParamGroup> groups{{{p[0], p[1]}, {{"lr", 3e-2}}}, {{p[2], p[3]}, {}}};
-         return std::make_unique<Adam>(groups, AdamOptions(1e-2));
+         return std::make_unique<Adam>(std::vector<ParamGroup>{ParamGroup({p[0], p[1]}, AdamOptions(3e-2)), ParamGroup({p[2], p[3]})},
+                                       AdamOptions(1e-2));
        }},
   };
   return c;
@@ -274,7 +274,7 @@ TEST_F(Hostile, EntryNamesAndOptionsAreCheckedExactly) {
   EXPECT_HAS(load_error(adam, twice), "\"state.0.00.step\" is a second entry");
   EXPECT_HAS(load_error(adam, with(good, "param_groups.0.lr", zeros({2}, DType::Float64))), "option \"lr\"",
              "one number", "shape [2]");
-  EXPECT_HAS(load_error(adam, with(good, "param_groups.0.lr", scalar_tensor(NAN, DType::Float64))), "invalid lr");
+  EXPECT_HAS(load_error(adam, with(good, "param_groups.0.lr", scalar_tensor(NAN, DType::Float64))), "invalid learning rate: nan");
   EXPECT_HAS(load_error(adam, with(good, "state.0.0.exp_avg", Tensor())), "undefined");
 }
 
@@ -298,6 +298,7 @@ TEST(Optim, HostileCheckpointFileIsRefused) {
   const std::string path = (std::filesystem::temp_directory_path() / "ember_hostile_checkpoint.safetensors").string();
   safetensors::NamedTensors entries;
   for (auto& [k, t] : model.state_dict()) entries.emplace_back("model." + k, t);
+  entries.emplace_back("optimizer.type", from_vector(std::vector<std::uint8_t>{'A', 'd', 'a', 'm'}));
   entries.emplace_back("optimizer.state.0.0.step", int64_scalar(std::numeric_limits<std::int64_t>::max()));
   safetensors::save(path, entries);
   EXPECT_HAS(test_util::message_of([&] { optim::load_checkpoint(path, model, opt); }), "Adam: load_state_dict",
@@ -329,13 +330,109 @@ TEST(Optim, ValidatesHyperparameters) {
     optim::Adam opt({w}, optim::AdamOptions(-1));
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "Adam: invalid lr: -1");
+    EXPECT_STREQ(e.what(), "Adam: invalid learning rate: -1");
   }
   EXPECT_THROW(optim::Adam({w}, optim::AdamOptions().beta1(1.0)), Error);
   EXPECT_THROW(optim::SGD({w}, optim::SGDOptions(0.1).nesterov(true)), Error);
   EXPECT_THROW(optim::SGD({w, w}, optim::SGDOptions(0.1)), Error);  // a parameter twice
   EXPECT_THROW(optim::Adadelta({w}, optim::AdadeltaOptions().rho(1.5)), Error);
   EXPECT_THROW(optim::SGD(TensorList{}, optim::SGDOptions(0.1)), Error);
+}
+
+TEST(Optim, TypedOptionsRejectBadValuesByName) {
+  Tensor w = zeros({2}).requires_grad_();
+  const auto message = [&](auto make) { return test_util::message_of(make); };
+  EXPECT_EQ(message([&] { optim::Adam({w}, optim::AdamOptions().betas({1.5, 0.999})); }), "Adam: invalid beta1: 1.5");
+  EXPECT_EQ(message([&] { optim::Adam({w}, optim::AdamOptions().beta2(-0.1)); }), "Adam: invalid beta2: -0.1");
+  EXPECT_EQ(message([&] { optim::SGD({w}, optim::SGDOptions(-1)); }), "SGD: invalid learning rate: -1");
+  EXPECT_EQ(message([&] { optim::SGD({w}, optim::SGDOptions(0.1).momentum(-0.5)); }), "SGD: invalid momentum value: -0.5");
+  EXPECT_HAS(message([&] { optim::SGD({w}, optim::SGDOptions(0.1).momentum(0.9).dampening(0.1).nesterov(true)); }),
+             "SGD: nesterov momentum requires a momentum and zero dampening", "dampening 0.1");
+  EXPECT_EQ(message([&] { optim::AdamW({w}, optim::AdamWOptions().eps(-1)); }), "AdamW: invalid epsilon value: -1");
+  EXPECT_EQ(message([&] { optim::RMSprop({w}, optim::RMSpropOptions().alpha(-1)); }), "RMSprop: invalid alpha value: -1");
+  EXPECT_EQ(message([&] { optim::Adagrad({w}, optim::AdagradOptions().lr_decay(-1)); }),
+            "Adagrad: invalid lr_decay value: -1");
+  EXPECT_EQ(message([&] { optim::Adadelta({w}, optim::AdadeltaOptions().weight_decay(-2)); }),
+            "Adadelta: invalid weight_decay value: -2");
+  // A group's own options are validated too, and must be the optimizer's own type.
+  Tensor v = zeros({2}).requires_grad_();
+  EXPECT_EQ(message([&] { optim::Adam({optim::ParamGroup({w}), optim::ParamGroup({v}, optim::AdamOptions(-3))}); }),
+            "Adam: invalid learning rate: -3");
+  EXPECT_HAS(message([&] { optim::Adam({optim::ParamGroup({w}, optim::SGDOptions(0.1))}); }),
+             "Adam: got options of another optimizer");
+}
+
+TEST(Optim, OptionsReadLikeLibTorch) {
+  const auto o = optim::AdamOptions().lr(1e-3).betas({0.8, 0.99}).weight_decay(0).amsgrad(true);
+  EXPECT_EQ(o.lr(), 1e-3);
+  EXPECT_EQ(std::get<0>(o.betas()), 0.8);
+  EXPECT_EQ(o.beta2(), 0.99);
+  EXPECT_TRUE(o.amsgrad());
+  EXPECT_EQ(optim::AdamWOptions().weight_decay(), 1e-2);  // AdamW's own default, as PyTorch
+  EXPECT_EQ(optim::AdamWOptions().weight_decay(0).weight_decay(), 0.0);  // and zero can be asked for
+
+  Tensor a = ones({2}).requires_grad_(), b = ones({2}).requires_grad_();
+  optim::Adam opt({optim::ParamGroup({a}), optim::ParamGroup({b}, optim::AdamOptions(0.5).amsgrad(true))},
+                  optim::AdamOptions(0.1));
+  ASSERT_EQ(opt.param_groups().size(), 2u);
+  EXPECT_EQ(opt.param_groups()[0].options().lr(), 0.1);  // the defaults
+  EXPECT_EQ(opt.param_groups()[1].options().lr(), 0.5);
+  EXPECT_TRUE(dynamic_cast<const optim::AdamOptions&>(opt.param_groups()[1].options()).amsgrad());
+  opt.param_groups()[0].options().set_lr(0.25);
+  EXPECT_EQ(opt.param_groups()[0].options().lr(), 0.25);
+  EXPECT_EQ(opt.defaults().lr(), 0.1);
+
+  EXPECT_EQ(opt.state(a), nullptr);
+  (a.sum() + b.sum()).backward();
+  opt.step();
+  auto* s = dynamic_cast<optim::AdamParamState*>(opt.state(b));
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->step, 1);
+  EXPECT_TRUE(s->exp_avg.defined() && s->exp_avg_sq.defined() && s->max_exp_avg_sq.defined());
+  EXPECT_FALSE(dynamic_cast<optim::AdamParamState&>(*opt.state(a)).max_exp_avg_sq.defined());  // no amsgrad there
+}
+
+TEST(Optim, StateDictKeepsPyTorchsStructureAndTypedValues) {
+  Tensor a = ones({3}, DType::Float64).requires_grad_();
+  optim::Adam opt({a}, optim::AdamOptions(0.1).betas({0.8, 0.9}).amsgrad(true));
+  a.sum().backward();
+  opt.step();
+  std::map<std::string, Tensor> sd;
+  for (const auto& [k, t] : opt.state_dict()) sd[k] = t;
+  std::vector<std::string> keys;
+  for (const auto& [k, _] : sd) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"param_groups.0.amsgrad", "param_groups.0.betas", "param_groups.0.eps",
+                                            "param_groups.0.lr", "param_groups.0.weight_decay", "state.0.0.exp_avg",
+                                            "state.0.0.exp_avg_sq", "state.0.0.max_exp_avg_sq", "state.0.0.step",
+                                            "type"}));
+  EXPECT_EQ(sd["type"].to_vector<std::uint8_t>(), (std::vector<std::uint8_t>{'A', 'd', 'a', 'm'}));
+  EXPECT_EQ(sd["param_groups.0.amsgrad"].dtype(), DType::Bool);  // a bool, not 0/1
+  EXPECT_EQ(sd["param_groups.0.betas"].to_vector<double>(), (std::vector<double>{0.8, 0.9}));
+  EXPECT_EQ(sd["state.0.0.step"].item<std::int64_t>(), 1);
+}
+
+TEST(Optim, StateOfAnotherOptimizerOrTheOldFormatIsRefusedClearly) {
+  Tensor a = ones({3}, DType::Float64).requires_grad_();
+  optim::Adam adam({a}, optim::AdamOptions(0.1));
+  optim::SGD sgd({a}, optim::SGDOptions(0.1).momentum(0.9));
+  a.sum().backward();
+  adam.step();
+  EXPECT_EQ(load_error(sgd, adam.state_dict()),
+            "SGD: load_state_dict: the state belongs to another optimizer: it is Adam state, not SGD");
+  EXPECT_HAS(load_error(adam, sgd.state_dict()), "it is SGD state, not Adam");
+  // What the untyped optimizers wrote: no "type", options as float64 0/1.
+  const optim::NamedTensors old = {{"param_groups.0.lr", scalar_tensor(0.1, DType::Float64)},
+                                   {"param_groups.0.amsgrad", scalar_tensor(0, DType::Float64)},
+                                   {"state.0.0.step", int64_scalar(1)}};
+  EXPECT_HAS(load_error(adam, old), "Adam: load_state_dict", "no \"type\" entry", "old untyped optimizer format");
+  EXPECT_HAS(load_error(adam, with(adam.state_dict(), "type", from_vector(std::vector<std::uint8_t>{1, 2}))),
+             "\"type\" is not a class name");
+  EXPECT_HAS(load_error(adam, with(adam.state_dict(), "param_groups.0.amsgrad", scalar_tensor(1, DType::Float64))),
+             "option \"amsgrad\" of group 0 must be one bool");
+  EXPECT_HAS(load_error(adam, with(adam.state_dict(), "param_groups.0.betas", zeros({3}, DType::Float64))),
+             "option \"betas\" of group 0 must be two floating-point numbers");
+  EXPECT_HAS(load_error(adam, with(adam.state_dict(), "param_groups.0.betas", from_vector(std::vector<double>{1.5, 0.9}))),
+             "Adam: invalid beta1: 1.5");
 }
 
 TEST(Optim, SkipsParametersWithoutGradients) {
@@ -380,7 +477,7 @@ TEST(Schedulers, FollowTheirFormulas) {
   EXPECT_NEAR(one.get_last_lr()[0], 0.1 / 25, 1e-12);  // starts at max_lr / div_factor
   for (int i = 0; i < 2; ++i) one.step();
   EXPECT_NEAR(one.get_last_lr()[0], 0.1, 1e-12);  // peak at pct_start * total - 1
-  EXPECT_NEAR(opt5.param_groups()[0].options.at("beta1"), 0.85, 1e-12);
+  EXPECT_NEAR(dynamic_cast<const optim::AdamOptions&>(opt5.param_groups()[0].options()).beta1(), 0.85, 1e-12);
   for (int i = 0; i < 7; ++i) one.step();
   EXPECT_NEAR(one.get_last_lr()[0], 0.1 / 25 / 1e4, 1e-12);
 }
