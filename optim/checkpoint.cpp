@@ -3,26 +3,61 @@
 #include "ember/nn/safetensors.h"
 
 namespace ember::optim {
+namespace {
 
-void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer& optimizer,
-                     const std::map<std::string, std::string>& metadata) {
+void save(const std::string& path, const nn::Module& model, const Optimizer& optimizer, const Scheduler* scheduler,
+          const std::map<std::string, std::string>& metadata) {
   NamedTensors all;
   for (auto& [name, t] : model.state_dict()) all.emplace_back("model." + name, t);
   for (auto& [name, t] : optimizer.state_dict()) all.emplace_back("optimizer." + name, t);
+  if (scheduler)
+    for (auto& [name, t] : scheduler->state_dict()) all.emplace_back("scheduler." + name, t);
   safetensors::save(path, all, metadata);
 }
 
-std::map<std::string, std::string> load_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer) {
+std::map<std::string, std::string> load(const std::string& path, nn::Module& model, Optimizer& optimizer,
+                                        Scheduler* scheduler) {
   safetensors::File f = safetensors::load(path);
-  NamedTensors model_state, optimizer_state;
+  NamedTensors model_state, optimizer_state, scheduler_state;
   for (auto& [name, t] : f.tensors) {
-    if (name.rfind("model.", 0) == 0) model_state.emplace_back(name.substr(6), t);
-    else if (name.rfind("optimizer.", 0) == 0) optimizer_state.emplace_back(name.substr(10), t);
-    else throw Error(fmt::format("load_checkpoint: {}: unexpected entry \"{}\" (expected model.* or optimizer.*)", path, name));
+    if (name.starts_with("model.")) model_state.emplace_back(name.substr(6), t);
+    else if (name.starts_with("optimizer.")) optimizer_state.emplace_back(name.substr(10), t);
+    else if (name.starts_with("scheduler.")) scheduler_state.emplace_back(name.substr(10), t);
+    else
+      throw Error(fmt::format("load_checkpoint: {}: unexpected entry \"{}\" (expected model.*, optimizer.* or scheduler.*)",
+                              path, name));
   }
+  // A scheduler left out would restart its schedule silently (the drift this state exists to stop).
+  EMBER_CHECK(scheduler || scheduler_state.empty(),
+              "load_checkpoint: {}: the file holds scheduler state; pass the scheduler to load_checkpoint", path);
+  EMBER_CHECK(!scheduler || !scheduler_state.empty(),
+              "load_checkpoint: {}: the file holds no scheduler state for the {} given", path,
+              scheduler ? scheduler->name() : "");
   model.load_state_dict(model_state);
   optimizer.load_state_dict(optimizer_state);
+  if (scheduler) scheduler->load_state_dict(scheduler_state);
   return f.metadata;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer& optimizer,
+                     const std::map<std::string, std::string>& metadata) {
+  save(path, model, optimizer, nullptr, metadata);
+}
+
+void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer& optimizer,
+                     const Scheduler& scheduler, const std::map<std::string, std::string>& metadata) {
+  save(path, model, optimizer, &scheduler, metadata);
+}
+
+std::map<std::string, std::string> load_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer) {
+  return load(path, model, optimizer, nullptr);
+}
+
+std::map<std::string, std::string> load_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer,
+                                                   Scheduler& scheduler) {
+  return load(path, model, optimizer, &scheduler);
 }
 
 }  // namespace ember::optim

@@ -482,6 +482,120 @@ TEST(Schedulers, FollowTheirFormulas) {
   EXPECT_NEAR(one.get_last_lr()[0], 0.1 / 25 / 1e4, 1e-12);
 }
 
+// A run resumed from a checkpoint mid-schedule matches the uninterrupted run bit
+// for bit. Before schedulers had state, the rebuilt StepLR restarted at epoch 0
+// and continued at lr 0.025 where the uninterrupted run had 0.0125.
+TEST(Schedulers, ResumedFromACheckpointMidScheduleMatchesExactly) {
+  const auto make_opt = [](const TensorList& p) {
+    return std::make_unique<optim::SGD>(p, optim::SGDOptions(0.1).momentum(0.9));
+  };
+  const auto epoch = [](nn::Module& m, optim::Optimizer& opt, optim::StepLR& sched, std::vector<double>& lrs) {
+    train(m, opt, 3);
+    sched.step();
+    lrs.push_back(sched.get_last_lr()[0]);
+  };
+  auto straight = mlp();
+  auto opt = make_opt(straight->parameters());
+  optim::StepLR sched(*opt, 2, 0.5);
+  std::vector<double> straight_lrs;
+  for (int e = 0; e < 8; ++e) epoch(*straight, *opt, sched, straight_lrs);
+
+  auto first = mlp();
+  auto opt1 = make_opt(first->parameters());
+  optim::StepLR sched1(*opt1, 2, 0.5);
+  std::vector<double> resumed_lrs;
+  for (int e = 0; e < 4; ++e) epoch(*first, *opt1, sched1, resumed_lrs);
+  const std::string path = (std::filesystem::temp_directory_path() / "ember_sched_checkpoint.safetensors").string();
+  optim::save_checkpoint(path, *first, *opt1, sched1, {{"epoch", "4"}});
+
+  auto resumed = mlp();  // everything rebuilt, as a new process would
+  auto opt2 = make_opt(resumed->parameters());
+  optim::StepLR sched2(*opt2, 2, 0.5);
+  EXPECT_EQ(optim::load_checkpoint(path, *resumed, *opt2, sched2).at("epoch"), "4");
+  EXPECT_EQ(sched2.last_epoch(), 4);
+  EXPECT_EQ(sched2.base_lrs(), (std::vector<double>{0.1}));
+  for (int e = 0; e < 4; ++e) epoch(*resumed, *opt2, sched2, resumed_lrs);
+  EXPECT_EQ(resumed_lrs, straight_lrs);
+  EXPECT_EQ(resumed_lrs[5], 0.0125);
+  const auto a = straight->state_dict(), b = resumed->state_dict();
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i)
+    EXPECT_EQ(a[i].second.to_vector<double>(), b[i].second.to_vector<double>()) << a[i].first;
+
+  // Scheduler state is not dropped silently, nor invented.
+  auto other = mlp();
+  auto opt3 = make_opt(other->parameters());
+  EXPECT_HAS(test_util::message_of([&] { optim::load_checkpoint(path, *other, *opt3); }),
+             "holds scheduler state; pass the scheduler");
+  const std::string plain = path + ".plain";
+  optim::save_checkpoint(plain, *first, *opt1);
+  optim::StepLR sched3(*opt3, 2, 0.5);
+  EXPECT_HAS(test_util::message_of([&] { optim::load_checkpoint(plain, *other, *opt3, sched3); }),
+             "holds no scheduler state for the StepLR given");
+  std::filesystem::remove(path);
+  std::filesystem::remove(plain);
+}
+
+std::string sched_load_error(optim::Scheduler& s, const optim::NamedTensors& state) {
+  return test_util::message_of([&] { s.load_state_dict(state); });
+}
+
+TEST(Schedulers, StateDictRoundTripsAndIsCheckedStrictly) {
+  Tensor w = zeros({1}).requires_grad_();
+  optim::SGD opt({w}, optim::SGDOptions(1.0).momentum(0.9));
+  optim::CosineAnnealingLR cos(opt, 10);
+  for (int i = 0; i < 3; ++i) cos.step();
+  const auto good = cos.state_dict();
+  ASSERT_EQ(good.size(), 3u);
+  EXPECT_EQ(good[1].first, "last_epoch");
+  EXPECT_EQ(good[2].first, "base_lrs");
+  optim::CosineAnnealingLR cos2(opt, 10);
+  cos2.load_state_dict(good);
+  EXPECT_EQ(cos2.last_epoch(), 3);
+  cos.step();
+  cos2.step();
+  EXPECT_EQ(cos.get_last_lr(), cos2.get_last_lr());
+
+  optim::StepLR steplr(opt, 2);
+  EXPECT_HAS(sched_load_error(steplr, good), "StepLR: load_state_dict", "it is CosineAnnealingLR state, not StepLR");
+  EXPECT_HAS(sched_load_error(cos2, with(good, "last_epoch", int64_scalar(-1))), "\"last_epoch\"", "-1 is out of range");
+  EXPECT_HAS(sched_load_error(cos2, with(good, "last_epoch", scalar_tensor(2.0, DType::Float64))), "must be one int64");
+  EXPECT_HAS(sched_load_error(cos2, with(good, "base_lrs", zeros({2}, DType::Float64))), "\"base_lrs\"",
+             "1 floating-point numbers");
+  EXPECT_HAS(sched_load_error(cos2, with(good, "base_lrs", from_vector(std::vector<double>{-1.0}))),
+             "invalid learning rate: -1");
+  EXPECT_HAS(sched_load_error(cos2, with(good, "extra", int64_scalar(1))), "unexpected entry \"extra\"");
+  EXPECT_HAS(sched_load_error(cos2, optim::NamedTensors(good.begin(), good.end() - 1)), "missing entry \"base_lrs\"");
+  EXPECT_HAS(sched_load_error(cos2, optim::NamedTensors(good.begin() + 1, good.end())), "no \"type\" entry");
+  EXPECT_EQ(cos2.last_epoch(), 4);  // failed loads changed nothing
+
+  optim::ReduceLROnPlateau plateau(opt, optim::ReduceLROnPlateau::Mode::Min, 0.5, 3);
+  for (double metric : {1.0, 0.5, 0.6, 0.7}) plateau.step(metric);
+  optim::ReduceLROnPlateau plateau2(opt, optim::ReduceLROnPlateau::Mode::Min, 0.5, 3);
+  plateau2.load_state_dict(plateau.state_dict());
+  EXPECT_EQ(plateau2.best(), 0.5);
+  EXPECT_EQ(plateau2.num_bad_epochs(), 2);
+  plateau.step(0.8);
+  plateau2.step(0.8);
+  EXPECT_EQ(plateau.num_bad_epochs(), plateau2.num_bad_epochs());
+  EXPECT_HAS(sched_load_error(plateau2, with(plateau.state_dict(), "best", scalar_tensor(NAN, DType::Float64))),
+             "\"best\": is NaN");
+
+  optim::Adam adam({w}, optim::AdamOptions(1.0));
+  optim::OneCycleLR one(adam, 0.1, 10);
+  for (int i = 0; i < 4; ++i) one.step();
+  optim::Adam adam2({w}, optim::AdamOptions(1.0));
+  optim::OneCycleLR one2(adam2, 0.1, 10);
+  one2.load_state_dict(one.state_dict());
+  EXPECT_EQ(one2.last_epoch(), 4);
+  EXPECT_EQ(one2.get_last_lr(), one.get_last_lr());
+  EXPECT_HAS(sched_load_error(one2, with(one.state_dict(), "last_epoch", int64_scalar(11))), "out of range [0, 10]");
+
+  optim::Adagrad adagrad({w}, optim::AdagradOptions());
+  EXPECT_HAS(test_util::message_of([&] { optim::OneCycleLR(adagrad, 0.1, 10); }), "Adagrad has no momentum to cycle");
+  EXPECT_NO_THROW(optim::OneCycleLR(adagrad, 0.1, 10, 0.3, 25.0, 1e4, false));
+}
+
 TEST(Clip, GradNormAndValue) {
   Tensor a = ones({4}).requires_grad_();
   (a * 3.0).sum().backward();  // grad 3 each, norm 6
