@@ -306,6 +306,20 @@ TEST(Optim, HostileCheckpointFileIsRefused) {
   std::filesystem::remove(path);
 }
 
+// A checkpoint the untyped optimizers wrote (the old tests/fuzz seed: Linear(3, 2)
+// as "fc", two Adam steps) is refused with a message naming the old format.
+TEST(Optim, CheckpointOfTheOldFormatIsRefusedClearly) {
+  struct Net : nn::Module {
+    Net() : nn::Module("Net") { fc = register_module("fc", nn::make<nn::Linear>(3, 2)); }
+    std::shared_ptr<nn::Linear> fc;
+  } net;
+  optim::Adam opt(net.parameters(), optim::AdamOptions(1e-3).amsgrad(true));
+  EXPECT_HAS(test_util::message_of([&] {
+               optim::load_checkpoint(EMBER_TEST_DATA_DIR "/old_format_adam_checkpoint.safetensors", net, opt);
+             }),
+             "Adam: load_state_dict: the state has no \"type\" entry", "old untyped optimizer format");
+}
+
 TEST(Optim, LearnsXor) {
   manual_seed(0);
   auto m = std::make_shared<nn::Sequential>(
