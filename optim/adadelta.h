@@ -20,12 +20,14 @@ class AdadeltaOptions : public OptionsBase<AdadeltaOptions> {
   EMBER_OPTION(AdadeltaOptions, double, eps, 1e-6)
   EMBER_OPTION(AdadeltaOptions, double, weight_decay, 0.0)
  public:
+  /// Each hyperparameter by name, for state_dict().
   void visit(OptionVisitor& v) override;
 };
 
 /// Adadelta's per-parameter state: running averages of squared gradients and squared updates.
 struct AdadeltaParamState : OptimizerParamState {
   Tensor square_avg, acc_delta;
+  /// The state tensors by name, for state_dict().
   std::vector<std::pair<const char*, Tensor*>> tensors() override {
     return {{"square_avg", &square_avg}, {"acc_delta", &acc_delta}};
   }
@@ -34,6 +36,7 @@ struct AdadeltaParamState : OptimizerParamState {
 /// Adadelta, PyTorch's update rule and defaults.
 class Adadelta : public Optimizer {
  public:
+  /// Optimizes `params` with `defaults`, or several groups (a group without options takes them).
   Adadelta(const TensorList& params, const AdadeltaOptions& defaults = AdadeltaOptions());
   Adadelta(const std::vector<OptimizerParamGroup>& groups, const AdadeltaOptions& defaults = AdadeltaOptions());
 

@@ -21,18 +21,21 @@ class AdagradOptions : public OptionsBase<AdagradOptions> {
   EMBER_OPTION(AdagradOptions, double, initial_accumulator_value, 0.0)
   EMBER_OPTION(AdagradOptions, double, eps, 1e-10)
  public:
+  /// Each hyperparameter by name, for state_dict().
   void visit(OptionVisitor& v) override;
 };
 
 /// Adagrad's per-parameter state: the running sum of squared gradients.
 struct AdagradParamState : OptimizerParamState {
   Tensor sum;
+  /// The state tensors by name, for state_dict().
   std::vector<std::pair<const char*, Tensor*>> tensors() override { return {{"sum", &sum}}; }
 };
 
 /// Adagrad, PyTorch's update rule and defaults.
 class Adagrad : public Optimizer {
  public:
+  /// Optimizes `params` with `defaults`, or several groups (a group without options takes them).
   Adagrad(const TensorList& params, const AdagradOptions& defaults = AdagradOptions());
   Adagrad(const std::vector<OptimizerParamGroup>& groups, const AdagradOptions& defaults = AdagradOptions());
 

@@ -38,12 +38,14 @@ class AdamOptions : public OptionsBase<AdamOptions> {
   EMBER_OPTION(AdamOptions, double, weight_decay, 0.0)
   EMBER_OPTION(AdamOptions, bool, amsgrad, false)
  public:
+  /// Each hyperparameter by name, for state_dict().
   void visit(OptionVisitor& v) override;
 };
 
 /// Adam's per-parameter state (max_exp_avg_sq only with amsgrad).
 struct AdamParamState : OptimizerParamState {
   Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;
+  /// The state tensors by name, for state_dict().
   std::vector<std::pair<const char*, Tensor*>> tensors() override {
     return {{"exp_avg", &exp_avg}, {"exp_avg_sq", &exp_avg_sq}, {"max_exp_avg_sq", &max_exp_avg_sq}};
   }
@@ -52,6 +54,7 @@ struct AdamParamState : OptimizerParamState {
 /// Adam, PyTorch's update rule and defaults.
 class Adam : public Optimizer {
  public:
+  /// Optimizes `params` with `defaults`, or several groups (a group without options takes them).
   Adam(const TensorList& params, const AdamOptions& defaults = AdamOptions());
   Adam(const std::vector<OptimizerParamGroup>& groups, const AdamOptions& defaults = AdamOptions());
 

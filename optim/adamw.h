@@ -39,6 +39,7 @@ class AdamWOptions : public OptionsBase<AdamWOptions> {
   EMBER_OPTION(AdamWOptions, double, weight_decay, 1e-2)
   EMBER_OPTION(AdamWOptions, bool, amsgrad, false)
  public:
+  /// Each hyperparameter by name, for state_dict().
   void visit(OptionVisitor& v) override;
 };
 
@@ -48,6 +49,7 @@ using AdamWParamState = AdamParamState;
 /// AdamW, PyTorch's update rule and defaults.
 class AdamW : public Optimizer {
  public:
+  /// Optimizes `params` with `defaults`, or several groups (a group without options takes them).
   AdamW(const TensorList& params, const AdamWOptions& defaults = AdamWOptions());
   AdamW(const std::vector<OptimizerParamGroup>& groups, const AdamWOptions& defaults = AdamWOptions());
 

@@ -108,19 +108,16 @@ struct OptionWriter : OptionVisitor {
   }
 };
 
-// Sets the hyperparameters that `given` holds; marks each one it used.
+// Sets the hyperparameters that `given` holds (names already checked); keeps the others.
 struct OptionReader : OptionVisitor {
   const std::map<std::string, Tensor>& given;
-  std::set<std::string>& used;
   std::string who;
   std::size_t group;
-  OptionReader(const std::map<std::string, Tensor>& g, std::set<std::string>& u, std::string w, std::size_t gi)
-      : given(g), used(u), who(std::move(w)), group(gi) {}
-  const Tensor* find(const char* name) {
+  OptionReader(const std::map<std::string, Tensor>& g, std::string w, std::size_t gi)
+      : given(g), who(std::move(w)), group(gi) {}
+  const Tensor* find(const char* name) const {
     auto it = given.find(name);
-    if (it == given.end()) return nullptr;
-    used.insert(name);
-    return &it->second;
+    return it == given.end() ? nullptr : &it->second;
   }
   std::string where(const char* name) const {
     return fmt::format("{}: load_state_dict: option \"{}\" of group {}", who, name, group);
@@ -150,7 +147,7 @@ struct OptionReader : OptionVisitor {
   }
 };
 
-// The names of the hyperparameters of `o`, "lr" first.
+// The names of the hyperparameters of an options struct.
 struct OptionNames : OptionVisitor {
   std::set<std::string> names;
   void number(const char* name, double&) override { names.insert(name); }
@@ -319,8 +316,7 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
   std::vector<std::unique_ptr<OptimizerOptions>> merged(groups_.size());
   for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
     merged[gi] = groups_[gi].options().clone();
-    std::set<std::string> used;
-    OptionReader reader(options[gi], used, name_, gi);
+    OptionReader reader(options[gi], name_, gi);
     merged[gi]->visit(reader);
     validate(*merged[gi]);
   }

@@ -23,6 +23,7 @@ using ember::NamedTensors;
 /// can save and load them without string-keyed storage.
 struct OptionVisitor {
   virtual ~OptionVisitor() = default;
+  /// A number, a flag and a pair (Adam's betas) by name.
   virtual void number(const char* name, double& value) = 0;
   virtual void flag(const char* name, bool& value) = 0;
   virtual void pair(const char* name, std::tuple<double, double>& value) = 0;
@@ -80,17 +81,21 @@ class OptimizerParamGroup {
   template <class Options, class = std::enable_if_t<std::is_base_of_v<OptimizerOptions, Options>>>
   OptimizerParamGroup(TensorList params, const Options& options)
       : params_(std::move(params)), options_(options.clone()) {}
+  /// Copies deep-copy the options.
   OptimizerParamGroup(const OptimizerParamGroup& other);
   OptimizerParamGroup& operator=(const OptimizerParamGroup& other);
   OptimizerParamGroup(OptimizerParamGroup&&) = default;
   OptimizerParamGroup& operator=(OptimizerParamGroup&&) = default;
 
+  /// The group's parameters.
   TensorList& params() { return params_; }
   const TensorList& params() const { return params_; }
+  /// False until the group joins an optimizer (or is given options).
   bool has_options() const { return options_ != nullptr; }
   /// The group's options; throws if it has none (before it joined an optimizer).
   OptimizerOptions& options();
   const OptimizerOptions& options() const;
+  /// Replaces the group's options (the optimizer checks their type when it steps).
   void set_options(std::unique_ptr<OptimizerOptions> options) { options_ = std::move(options); }
 
  private:
@@ -99,6 +104,7 @@ class OptimizerParamGroup {
 };
 using ParamGroup = OptimizerParamGroup;
 
+/// The base of every optimizer: groups, lazily created per-parameter state, step(), state_dict().
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -110,6 +116,7 @@ class Optimizer {
   /// Clears the gradients (to undefined tensors, or zeros when !set_to_none).
   void zero_grad(bool set_to_none = true);
 
+  /// The parameter groups, each with its options (schedulers set lr through them).
   std::vector<OptimizerParamGroup>& param_groups() { return groups_; }
   const std::vector<OptimizerParamGroup>& param_groups() const { return groups_; }
   /// Adds a group; one without options gets a copy of the defaults. Options are validated.

@@ -22,12 +22,14 @@ class RMSpropOptions : public OptionsBase<RMSpropOptions> {
   EMBER_OPTION(RMSpropOptions, double, momentum, 0.0)
   EMBER_OPTION(RMSpropOptions, bool, centered, false)
  public:
+  /// Each hyperparameter by name, for state_dict().
   void visit(OptionVisitor& v) override;
 };
 
 /// RMSprop's per-parameter state (grad_avg only when centered, momentum_buffer only with momentum).
 struct RMSpropParamState : OptimizerParamState {
   Tensor square_avg, grad_avg, momentum_buffer;
+  /// The state tensors by name, for state_dict().
   std::vector<std::pair<const char*, Tensor*>> tensors() override {
     return {{"square_avg", &square_avg}, {"grad_avg", &grad_avg}, {"momentum_buffer", &momentum_buffer}};
   }
@@ -36,6 +38,7 @@ struct RMSpropParamState : OptimizerParamState {
 /// RMSprop, PyTorch's update rule and defaults.
 class RMSprop : public Optimizer {
  public:
+  /// Optimizes `params` with `defaults`, or several groups (a group without options takes them).
   RMSprop(const TensorList& params, const RMSpropOptions& defaults = RMSpropOptions());
   RMSprop(const std::vector<OptimizerParamGroup>& groups, const RMSpropOptions& defaults = RMSpropOptions());
 

@@ -21,18 +21,21 @@ class SGDOptions : public OptionsBase<SGDOptions> {
   EMBER_OPTION(SGDOptions, double, weight_decay, 0.0)
   EMBER_OPTION(SGDOptions, bool, nesterov, false)
  public:
+  /// Each hyperparameter by name, for state_dict().
   void visit(OptionVisitor& v) override;
 };
 
 /// SGD's per-parameter state: the momentum buffer (undefined without momentum).
 struct SGDParamState : OptimizerParamState {
   Tensor momentum_buffer;
+  /// The state tensors by name, for state_dict().
   std::vector<std::pair<const char*, Tensor*>> tensors() override { return {{"momentum_buffer", &momentum_buffer}}; }
 };
 
 /// Stochastic gradient descent, PyTorch's update rule and defaults.
 class SGD : public Optimizer {
  public:
+  /// Optimizes `params` with `defaults`, or several groups (a group without options takes them).
   SGD(const TensorList& params, const SGDOptions& defaults);
   SGD(const std::vector<OptimizerParamGroup>& groups, const SGDOptions& defaults);
 
