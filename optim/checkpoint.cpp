@@ -33,9 +33,23 @@ std::map<std::string, std::string> load(const std::string& path, nn::Module& mod
   EMBER_CHECK(!scheduler || !scheduler_state.empty(),
               "load_checkpoint: {}: the file holds no scheduler state for the {} given", path,
               scheduler ? scheduler->name() : "");
-  model.load_state_dict(model_state);
+  // Each load checks everything before it changes anything. The optimizer and the
+  // scheduler go first and are put back if a later part is refused, so a refused
+  // file (Adam state for an SGD, another model's weights) changes nothing.
+  const NamedTensors optimizer_before = optimizer.state_dict();
   optimizer.load_state_dict(optimizer_state);
-  if (scheduler) scheduler->load_state_dict(scheduler_state);
+  NamedTensors scheduler_before;
+  try {
+    if (scheduler) {
+      scheduler_before = scheduler->state_dict();
+      scheduler->load_state_dict(scheduler_state);
+    }
+    model.load_state_dict(model_state);
+  } catch (...) {
+    optimizer.load_state_dict(optimizer_before);
+    if (!scheduler_before.empty()) scheduler->load_state_dict(scheduler_before);
+    throw;
+  }
   return f.metadata;
 }
 

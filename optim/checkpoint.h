@@ -19,6 +19,7 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const Opt
                      const Scheduler& scheduler, const std::map<std::string, std::string>& metadata = {});
 /// Restores model and optimizer from `path` (strict names); returns the file's metadata.
 /// A file that also holds scheduler state is refused: pass the scheduler too.
+/// A refused file changes neither model nor optimizer (nor scheduler).
 std::map<std::string, std::string> load_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer);
 /// Restores model, optimizer and scheduler from `path`; returns the file's metadata.
 std::map<std::string, std::string> load_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer,

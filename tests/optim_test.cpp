@@ -320,6 +320,48 @@ TEST(Optim, CheckpointOfTheOldFormatIsRefusedClearly) {
              "Adam: load_state_dict: the state has no \"type\" entry", "old untyped optimizer format");
 }
 
+// A refused checkpoint changes nothing: not the model when the optimizer state
+// is another optimizer's, not the optimizer when the model state is wrong.
+TEST(Optim, ARefusedCheckpointChangesNothing) {
+  const auto values = [](const optim::NamedTensors& state) {
+    std::vector<std::vector<double>> out;
+    for (const auto& [k, t] : state)
+      if (is_floating(t.dtype())) out.push_back(t.to(DType::Float64).contiguous().to_vector<double>());
+    return out;
+  };
+  auto m = mlp();
+  auto adam = cases().at("adam")(m->parameters());
+  train(*m, *adam, 3);
+  const std::string path = (std::filesystem::temp_directory_path() / "ember_refused_checkpoint.safetensors").string();
+  optim::save_checkpoint(path, *m, *adam);
+
+  auto other = mlp();
+  auto sgd = cases().at("sgd_momentum")(other->parameters());
+  train(*other, *sgd, 2);
+  const auto model_before = values(other->state_dict()), sgd_before = values(sgd->state_dict());
+  EXPECT_HAS(test_util::message_of([&] { optim::load_checkpoint(path, *other, *sgd); }), "it is Adam state, not SGD");
+  EXPECT_EQ(values(other->state_dict()), model_before);
+
+  // Valid Adam state beside a model state with a parameter left out.
+  auto adam2 = cases().at("adam")(other->parameters());
+  train(*other, *adam2, 1);
+  const auto adam_before = values(adam2->state_dict());
+  optim::StepLR sched(*adam2, 2);
+  sched.step();
+  NamedTensors entries;
+  for (auto& [k, t] : m->state_dict())
+    if (k != "2.bias") entries.emplace_back("model." + k, t);
+  for (auto& [k, t] : adam->state_dict()) entries.emplace_back("optimizer." + k, t);
+  optim::StepLR fresh(*adam, 2);
+  for (auto& [k, t] : fresh.state_dict()) entries.emplace_back("scheduler." + k, t);
+  safetensors::save(path, entries);
+  EXPECT_HAS(test_util::message_of([&] { optim::load_checkpoint(path, *other, *adam2, sched); }), "missing keys: 2.bias");
+  EXPECT_EQ(values(adam2->state_dict()), adam_before);
+  EXPECT_EQ(sched.last_epoch(), 1);
+  EXPECT_EQ(adam2->param_groups()[0].options().lr(), 1e-2);
+  std::filesystem::remove(path);
+}
+
 TEST(Optim, LearnsXor) {
   manual_seed(0);
   auto m = std::make_shared<nn::Sequential>(
