@@ -38,6 +38,8 @@ class OptimizerOptions {
   double lr() const { return lr_; }
   /// Sets the learning rate (schedulers use this).
   void set_lr(double lr) { lr_ = lr; }
+  /// The learning rate, in LibTorch's spelling.
+  double get_lr() const { return lr_; }
   /// A copy of the most derived options.
   virtual std::unique_ptr<OptimizerOptions> clone() const = 0;
   /// Calls `v` for every hyperparameter, "lr" first.
@@ -81,6 +83,9 @@ class OptimizerParamGroup {
   template <class Options, class = std::enable_if_t<std::is_base_of_v<OptimizerOptions, Options>>>
   OptimizerParamGroup(TensorList params, const Options& options)
       : params_(std::move(params)), options_(options.clone()) {}
+  /// A group with its own options, as LibTorch takes them.
+  OptimizerParamGroup(TensorList params, std::unique_ptr<OptimizerOptions> options)
+      : params_(std::move(params)), options_(std::move(options)) {}
   /// Copies deep-copy the options.
   OptimizerParamGroup(const OptimizerParamGroup& other);
   OptimizerParamGroup& operator=(const OptimizerParamGroup& other);

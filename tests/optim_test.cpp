@@ -437,6 +437,10 @@ TEST(Optim, OptionsReadLikeLibTorch) {
   opt.param_groups()[0].options().set_lr(0.25);
   EXPECT_EQ(opt.param_groups()[0].options().lr(), 0.25);
   EXPECT_EQ(opt.defaults().lr(), 0.1);
+  // LibTorch's spellings: a group from a unique_ptr of options, get_lr().
+  Tensor c = ones({2}).requires_grad_();
+  opt.add_param_group(optim::OptimizerParamGroup({c}, std::make_unique<optim::AdamOptions>(0.75)));
+  EXPECT_EQ(opt.param_groups()[2].options().get_lr(), 0.75);
 
   EXPECT_EQ(opt.state(a), nullptr);
   (a.sum() + b.sum()).backward();
