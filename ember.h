@@ -7,6 +7,7 @@
 #include "ember/autograd/gradcheck.h"
 #include "ember/core/device.h"
 #include "ember/core/factory.h"
+#include "ember/core/named_tensors.h"
 #include "ember/core/parallel.h"
 #include "ember/core/random.h"
 #include "ember/core/tensor.h"

@@ -142,7 +142,7 @@ EvalResult evaluate(Model& model, const data::DataLoader& loader, LossFn loss_fn
 /// The optimizer named by --optimizer with learning rate --lr.
 inline std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name, const TensorList& params, double lr) {
   if (name == "adam") return std::make_unique<optim::Adam>(params, optim::AdamOptions(lr));
-  if (name == "adamw") return std::make_unique<optim::AdamW>(params, optim::AdamOptions(lr));
+  if (name == "adamw") return std::make_unique<optim::AdamW>(params, optim::AdamWOptions(lr));
   if (name == "sgd") return std::make_unique<optim::SGD>(params, optim::SGDOptions(lr));
   if (name == "momentum") return std::make_unique<optim::SGD>(params, optim::SGDOptions(lr).momentum(0.9));
   if (name == "rmsprop") return std::make_unique<optim::RMSprop>(params, optim::RMSpropOptions(lr));

@@ -13,11 +13,11 @@
 
 #include <fmt/format.h>
 
-#include "ember/core/tensor.h"
+#include "ember/core/named_tensors.h"
 
 namespace ember::nn {
 
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+using ember::NamedTensors;
 
 class Module : public std::enable_shared_from_this<Module> {
  public:

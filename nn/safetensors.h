@@ -12,11 +12,11 @@
 #include <utility>
 #include <vector>
 
-#include "ember/core/tensor.h"
+#include "ember/core/named_tensors.h"
 
 namespace ember::safetensors {
 
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+using ember::NamedTensors;
 
 /// A loaded file: tensors in the order of their data offsets (the file's own
 /// order; the order save() writes), and the "__metadata__" strings.

@@ -81,16 +81,16 @@ const std::map<std::string, Factory>& cases() {
       {"sgd_nesterov", [](const TensorList& p) { return std::make_unique<SGD>(p, SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(1e-2)); }},
       {"adam", [](const TensorList& p) { return std::make_unique<Adam>(p, AdamOptions(1e-2)); }},
       {"adam_amsgrad_wd", [](const TensorList& p) { return std::make_unique<Adam>(p, AdamOptions(1e-2).beta1(0.8).beta2(0.99).weight_decay(1e-2).amsgrad(true)); }},
-      {"adamw", [](const TensorList& p) { return std::make_unique<AdamW>(p, AdamOptions(1e-2).weight_decay(0.1)); }},
-      {"adamw_amsgrad", [](const TensorList& p) { return std::make_unique<AdamW>(p, AdamOptions(1e-2).amsgrad(true)); }},
+      {"adamw", [](const TensorList& p) { return std::make_unique<AdamW>(p, AdamWOptions(1e-2).weight_decay(0.1)); }},
+      {"adamw_amsgrad", [](const TensorList& p) { return std::make_unique<AdamW>(p, AdamWOptions(1e-2).amsgrad(true)); }},
       {"rmsprop", [](const TensorList& p) { return std::make_unique<RMSprop>(p, RMSpropOptions(1e-2)); }},
       {"rmsprop_centered_momentum", [](const TensorList& p) { return std::make_unique<RMSprop>(p, RMSpropOptions(1e-2).alpha(0.9).centered(true).momentum(0.5).weight_decay(1e-2)); }},
       {"adagrad", [](const TensorList& p) { return std::make_unique<Adagrad>(p, AdagradOptions(0.1).lr_decay(0.01).weight_decay(0.01).initial_accumulator_value(0.1)); }},
       {"adadelta", [](const TensorList& p) { return std::make_unique<Adadelta>(p, AdadeltaOptions(1.0)); }},
       {"adadelta_wd", [](const TensorList& p) { return std::make_unique<Adadelta>(p, AdadeltaOptions(0.5).rho(0.95).eps(1e-5).weight_decay(0.01)); }},
       {"adam_groups", [](const TensorList& p) {
-         std::vector<ParamGroup> groups{{{p[0], p[1]}, {{"lr", 3e-2}}}, {{p[2], p[3]}, {}}};
-         return std::make_unique<Adam>(groups, AdamOptions(1e-2));
+         return std::make_unique<Adam>(std::vector<ParamGroup>{ParamGroup({p[0], p[1]}, AdamOptions(3e-2)), ParamGroup({p[2], p[3]})},
+                                       AdamOptions(1e-2));
        }},
   };
   return c;
@@ -274,7 +274,7 @@ TEST_F(Hostile, EntryNamesAndOptionsAreCheckedExactly) {
   EXPECT_HAS(load_error(adam, twice), "\"state.0.00.step\" is a second entry");
   EXPECT_HAS(load_error(adam, with(good, "param_groups.0.lr", zeros({2}, DType::Float64))), "option \"lr\"",
              "one number", "shape [2]");
-  EXPECT_HAS(load_error(adam, with(good, "param_groups.0.lr", scalar_tensor(NAN, DType::Float64))), "invalid lr");
+  EXPECT_HAS(load_error(adam, with(good, "param_groups.0.lr", scalar_tensor(NAN, DType::Float64))), "invalid learning rate: nan");
   EXPECT_HAS(load_error(adam, with(good, "state.0.0.exp_avg", Tensor())), "undefined");
 }
 
@@ -298,10 +298,67 @@ TEST(Optim, HostileCheckpointFileIsRefused) {
   const std::string path = (std::filesystem::temp_directory_path() / "ember_hostile_checkpoint.safetensors").string();
   safetensors::NamedTensors entries;
   for (auto& [k, t] : model.state_dict()) entries.emplace_back("model." + k, t);
+  entries.emplace_back("optimizer.type", from_vector(std::vector<std::uint8_t>{'A', 'd', 'a', 'm'}));
   entries.emplace_back("optimizer.state.0.0.step", int64_scalar(std::numeric_limits<std::int64_t>::max()));
   safetensors::save(path, entries);
   EXPECT_HAS(test_util::message_of([&] { optim::load_checkpoint(path, model, opt); }), "Adam: load_state_dict",
              "parameter 0 of group 0", "out of range");
+  std::filesystem::remove(path);
+}
+
+// A checkpoint the untyped optimizers wrote (the old tests/fuzz seed: Linear(3, 2)
+// as "fc", two Adam steps) is refused with a message naming the old format.
+TEST(Optim, CheckpointOfTheOldFormatIsRefusedClearly) {
+  struct Net : nn::Module {
+    Net() : nn::Module("Net") { fc = register_module("fc", nn::make<nn::Linear>(3, 2)); }
+    std::shared_ptr<nn::Linear> fc;
+  } net;
+  optim::Adam opt(net.parameters(), optim::AdamOptions(1e-3).amsgrad(true));
+  EXPECT_HAS(test_util::message_of([&] {
+               optim::load_checkpoint(EMBER_TEST_DATA_DIR "/old_format_adam_checkpoint.safetensors", net, opt);
+             }),
+             "Adam: load_state_dict: the state has no \"type\" entry", "old untyped optimizer format");
+}
+
+// A refused checkpoint changes nothing: not the model when the optimizer state
+// is another optimizer's, not the optimizer when the model state is wrong.
+TEST(Optim, ARefusedCheckpointChangesNothing) {
+  const auto values = [](const optim::NamedTensors& state) {
+    std::vector<std::vector<double>> out;
+    for (const auto& [k, t] : state)
+      if (is_floating(t.dtype())) out.push_back(t.to(DType::Float64).contiguous().to_vector<double>());
+    return out;
+  };
+  auto m = mlp();
+  auto adam = cases().at("adam")(m->parameters());
+  train(*m, *adam, 3);
+  const std::string path = (std::filesystem::temp_directory_path() / "ember_refused_checkpoint.safetensors").string();
+  optim::save_checkpoint(path, *m, *adam);
+
+  auto other = mlp();
+  auto sgd = cases().at("sgd_momentum")(other->parameters());
+  train(*other, *sgd, 2);
+  const auto model_before = values(other->state_dict()), sgd_before = values(sgd->state_dict());
+  EXPECT_HAS(test_util::message_of([&] { optim::load_checkpoint(path, *other, *sgd); }), "it is Adam state, not SGD");
+  EXPECT_EQ(values(other->state_dict()), model_before);
+
+  // Valid Adam state beside a model state with a parameter left out.
+  auto adam2 = cases().at("adam")(other->parameters());
+  train(*other, *adam2, 1);
+  const auto adam_before = values(adam2->state_dict());
+  optim::StepLR sched(*adam2, 2);
+  sched.step();
+  NamedTensors entries;
+  for (auto& [k, t] : m->state_dict())
+    if (k != "2.bias") entries.emplace_back("model." + k, t);
+  for (auto& [k, t] : adam->state_dict()) entries.emplace_back("optimizer." + k, t);
+  optim::StepLR fresh(*adam, 2);
+  for (auto& [k, t] : fresh.state_dict()) entries.emplace_back("scheduler." + k, t);
+  safetensors::save(path, entries);
+  EXPECT_HAS(test_util::message_of([&] { optim::load_checkpoint(path, *other, *adam2, sched); }), "missing keys: 2.bias");
+  EXPECT_EQ(values(adam2->state_dict()), adam_before);
+  EXPECT_EQ(sched.last_epoch(), 1);
+  EXPECT_EQ(adam2->param_groups()[0].options().lr(), 1e-2);
   std::filesystem::remove(path);
 }
 
@@ -329,13 +386,113 @@ TEST(Optim, ValidatesHyperparameters) {
     optim::Adam opt({w}, optim::AdamOptions(-1));
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "Adam: invalid lr: -1");
+    EXPECT_STREQ(e.what(), "Adam: invalid learning rate: -1");
   }
   EXPECT_THROW(optim::Adam({w}, optim::AdamOptions().beta1(1.0)), Error);
   EXPECT_THROW(optim::SGD({w}, optim::SGDOptions(0.1).nesterov(true)), Error);
   EXPECT_THROW(optim::SGD({w, w}, optim::SGDOptions(0.1)), Error);  // a parameter twice
   EXPECT_THROW(optim::Adadelta({w}, optim::AdadeltaOptions().rho(1.5)), Error);
   EXPECT_THROW(optim::SGD(TensorList{}, optim::SGDOptions(0.1)), Error);
+}
+
+TEST(Optim, TypedOptionsRejectBadValuesByName) {
+  Tensor w = zeros({2}).requires_grad_();
+  const auto message = [&](auto make) { return test_util::message_of(make); };
+  EXPECT_EQ(message([&] { optim::Adam({w}, optim::AdamOptions().betas({1.5, 0.999})); }), "Adam: invalid beta1: 1.5");
+  EXPECT_EQ(message([&] { optim::Adam({w}, optim::AdamOptions().beta2(-0.1)); }), "Adam: invalid beta2: -0.1");
+  EXPECT_EQ(message([&] { optim::SGD({w}, optim::SGDOptions(-1)); }), "SGD: invalid learning rate: -1");
+  EXPECT_EQ(message([&] { optim::SGD({w}, optim::SGDOptions(0.1).momentum(-0.5)); }), "SGD: invalid momentum value: -0.5");
+  EXPECT_HAS(message([&] { optim::SGD({w}, optim::SGDOptions(0.1).momentum(0.9).dampening(0.1).nesterov(true)); }),
+             "SGD: nesterov momentum requires a momentum and zero dampening", "dampening 0.1");
+  EXPECT_EQ(message([&] { optim::AdamW({w}, optim::AdamWOptions().eps(-1)); }), "AdamW: invalid epsilon value: -1");
+  EXPECT_EQ(message([&] { optim::RMSprop({w}, optim::RMSpropOptions().alpha(-1)); }), "RMSprop: invalid alpha value: -1");
+  EXPECT_EQ(message([&] { optim::Adagrad({w}, optim::AdagradOptions().lr_decay(-1)); }),
+            "Adagrad: invalid lr_decay value: -1");
+  EXPECT_EQ(message([&] { optim::Adadelta({w}, optim::AdadeltaOptions().weight_decay(-2)); }),
+            "Adadelta: invalid weight_decay value: -2");
+  // A group's own options are validated too, and must be the optimizer's own type.
+  Tensor v = zeros({2}).requires_grad_();
+  EXPECT_EQ(message([&] { optim::Adam({optim::ParamGroup({w}), optim::ParamGroup({v}, optim::AdamOptions(-3))}); }),
+            "Adam: invalid learning rate: -3");
+  EXPECT_HAS(message([&] { optim::Adam({optim::ParamGroup({w}, optim::SGDOptions(0.1))}); }),
+             "Adam: got options of another optimizer");
+}
+
+TEST(Optim, OptionsReadLikeLibTorch) {
+  const auto o = optim::AdamOptions().lr(1e-3).betas({0.8, 0.99}).weight_decay(0).amsgrad(true);
+  EXPECT_EQ(o.lr(), 1e-3);
+  EXPECT_EQ(std::get<0>(o.betas()), 0.8);
+  EXPECT_EQ(o.beta2(), 0.99);
+  EXPECT_TRUE(o.amsgrad());
+  EXPECT_EQ(optim::AdamWOptions().weight_decay(), 1e-2);  // AdamW's own default, as PyTorch
+  EXPECT_EQ(optim::AdamWOptions().weight_decay(0).weight_decay(), 0.0);  // and zero can be asked for
+
+  Tensor a = ones({2}).requires_grad_(), b = ones({2}).requires_grad_();
+  optim::Adam opt({optim::ParamGroup({a}), optim::ParamGroup({b}, optim::AdamOptions(0.5).amsgrad(true))},
+                  optim::AdamOptions(0.1));
+  ASSERT_EQ(opt.param_groups().size(), 2u);
+  EXPECT_EQ(opt.param_groups()[0].options().lr(), 0.1);  // the defaults
+  EXPECT_EQ(opt.param_groups()[1].options().lr(), 0.5);
+  EXPECT_TRUE(dynamic_cast<const optim::AdamOptions&>(opt.param_groups()[1].options()).amsgrad());
+  opt.param_groups()[0].options().set_lr(0.25);
+  EXPECT_EQ(opt.param_groups()[0].options().lr(), 0.25);
+  EXPECT_EQ(opt.defaults().lr(), 0.1);
+  // LibTorch's spellings: a group from a unique_ptr of options, get_lr().
+  Tensor c = ones({2}).requires_grad_();
+  opt.add_param_group(optim::OptimizerParamGroup({c}, std::make_unique<optim::AdamOptions>(0.75)));
+  EXPECT_EQ(opt.param_groups()[2].options().get_lr(), 0.75);
+
+  EXPECT_EQ(opt.state(a), nullptr);
+  (a.sum() + b.sum()).backward();
+  opt.step();
+  auto* s = dynamic_cast<optim::AdamParamState*>(opt.state(b));
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->step, 1);
+  EXPECT_TRUE(s->exp_avg.defined() && s->exp_avg_sq.defined() && s->max_exp_avg_sq.defined());
+  EXPECT_FALSE(dynamic_cast<optim::AdamParamState&>(*opt.state(a)).max_exp_avg_sq.defined());  // no amsgrad there
+}
+
+TEST(Optim, StateDictKeepsPyTorchsStructureAndTypedValues) {
+  Tensor a = ones({3}, DType::Float64).requires_grad_();
+  optim::Adam opt({a}, optim::AdamOptions(0.1).betas({0.8, 0.9}).amsgrad(true));
+  a.sum().backward();
+  opt.step();
+  std::map<std::string, Tensor> sd;
+  for (const auto& [k, t] : opt.state_dict()) sd[k] = t;
+  std::vector<std::string> keys;
+  for (const auto& [k, _] : sd) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"param_groups.0.amsgrad", "param_groups.0.betas", "param_groups.0.eps",
+                                            "param_groups.0.lr", "param_groups.0.weight_decay", "state.0.0.exp_avg",
+                                            "state.0.0.exp_avg_sq", "state.0.0.max_exp_avg_sq", "state.0.0.step",
+                                            "type"}));
+  EXPECT_EQ(sd["type"].to_vector<std::uint8_t>(), (std::vector<std::uint8_t>{'A', 'd', 'a', 'm'}));
+  EXPECT_EQ(sd["param_groups.0.amsgrad"].dtype(), DType::Bool);  // a bool, not 0/1
+  EXPECT_EQ(sd["param_groups.0.betas"].to_vector<double>(), (std::vector<double>{0.8, 0.9}));
+  EXPECT_EQ(sd["state.0.0.step"].item<std::int64_t>(), 1);
+}
+
+TEST(Optim, StateOfAnotherOptimizerOrTheOldFormatIsRefusedClearly) {
+  Tensor a = ones({3}, DType::Float64).requires_grad_();
+  optim::Adam adam({a}, optim::AdamOptions(0.1));
+  optim::SGD sgd({a}, optim::SGDOptions(0.1).momentum(0.9));
+  a.sum().backward();
+  adam.step();
+  EXPECT_EQ(load_error(sgd, adam.state_dict()),
+            "SGD: load_state_dict: the state belongs to another optimizer: it is Adam state, not SGD");
+  EXPECT_HAS(load_error(adam, sgd.state_dict()), "it is SGD state, not Adam");
+  // What the untyped optimizers wrote: no "type", options as float64 0/1.
+  const optim::NamedTensors old = {{"param_groups.0.lr", scalar_tensor(0.1, DType::Float64)},
+                                   {"param_groups.0.amsgrad", scalar_tensor(0, DType::Float64)},
+                                   {"state.0.0.step", int64_scalar(1)}};
+  EXPECT_HAS(load_error(adam, old), "Adam: load_state_dict", "no \"type\" entry", "old untyped optimizer format");
+  EXPECT_HAS(load_error(adam, with(adam.state_dict(), "type", from_vector(std::vector<std::uint8_t>{1, 2}))),
+             "\"type\" is not a class name");
+  EXPECT_HAS(load_error(adam, with(adam.state_dict(), "param_groups.0.amsgrad", scalar_tensor(1, DType::Float64))),
+             "option \"amsgrad\" of group 0 must be one bool");
+  EXPECT_HAS(load_error(adam, with(adam.state_dict(), "param_groups.0.betas", zeros({3}, DType::Float64))),
+             "option \"betas\" of group 0 must be two floating-point numbers");
+  EXPECT_HAS(load_error(adam, with(adam.state_dict(), "param_groups.0.betas", from_vector(std::vector<double>{1.5, 0.9}))),
+             "Adam: invalid beta1: 1.5");
 }
 
 TEST(Optim, SkipsParametersWithoutGradients) {
@@ -380,9 +537,123 @@ TEST(Schedulers, FollowTheirFormulas) {
   EXPECT_NEAR(one.get_last_lr()[0], 0.1 / 25, 1e-12);  // starts at max_lr / div_factor
   for (int i = 0; i < 2; ++i) one.step();
   EXPECT_NEAR(one.get_last_lr()[0], 0.1, 1e-12);  // peak at pct_start * total - 1
-  EXPECT_NEAR(opt5.param_groups()[0].options.at("beta1"), 0.85, 1e-12);
+  EXPECT_NEAR(dynamic_cast<const optim::AdamOptions&>(opt5.param_groups()[0].options()).beta1(), 0.85, 1e-12);
   for (int i = 0; i < 7; ++i) one.step();
   EXPECT_NEAR(one.get_last_lr()[0], 0.1 / 25 / 1e4, 1e-12);
+}
+
+// A run resumed from a checkpoint mid-schedule matches the uninterrupted run bit
+// for bit. Before schedulers had state, the rebuilt StepLR restarted at epoch 0
+// and continued at lr 0.025 where the uninterrupted run had 0.0125.
+TEST(Schedulers, ResumedFromACheckpointMidScheduleMatchesExactly) {
+  const auto make_opt = [](const TensorList& p) {
+    return std::make_unique<optim::SGD>(p, optim::SGDOptions(0.1).momentum(0.9));
+  };
+  const auto epoch = [](nn::Module& m, optim::Optimizer& opt, optim::StepLR& sched, std::vector<double>& lrs) {
+    train(m, opt, 3);
+    sched.step();
+    lrs.push_back(sched.get_last_lr()[0]);
+  };
+  auto straight = mlp();
+  auto opt = make_opt(straight->parameters());
+  optim::StepLR sched(*opt, 2, 0.5);
+  std::vector<double> straight_lrs;
+  for (int e = 0; e < 8; ++e) epoch(*straight, *opt, sched, straight_lrs);
+
+  auto first = mlp();
+  auto opt1 = make_opt(first->parameters());
+  optim::StepLR sched1(*opt1, 2, 0.5);
+  std::vector<double> resumed_lrs;
+  for (int e = 0; e < 4; ++e) epoch(*first, *opt1, sched1, resumed_lrs);
+  const std::string path = (std::filesystem::temp_directory_path() / "ember_sched_checkpoint.safetensors").string();
+  optim::save_checkpoint(path, *first, *opt1, sched1, {{"epoch", "4"}});
+
+  auto resumed = mlp();  // everything rebuilt, as a new process would
+  auto opt2 = make_opt(resumed->parameters());
+  optim::StepLR sched2(*opt2, 2, 0.5);
+  EXPECT_EQ(optim::load_checkpoint(path, *resumed, *opt2, sched2).at("epoch"), "4");
+  EXPECT_EQ(sched2.last_epoch(), 4);
+  EXPECT_EQ(sched2.base_lrs(), (std::vector<double>{0.1}));
+  for (int e = 0; e < 4; ++e) epoch(*resumed, *opt2, sched2, resumed_lrs);
+  EXPECT_EQ(resumed_lrs, straight_lrs);
+  EXPECT_EQ(resumed_lrs[5], 0.0125);
+  const auto a = straight->state_dict(), b = resumed->state_dict();
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i)
+    EXPECT_EQ(a[i].second.to_vector<double>(), b[i].second.to_vector<double>()) << a[i].first;
+
+  // Scheduler state is not dropped silently, nor invented.
+  auto other = mlp();
+  auto opt3 = make_opt(other->parameters());
+  EXPECT_HAS(test_util::message_of([&] { optim::load_checkpoint(path, *other, *opt3); }),
+             "holds scheduler state; pass the scheduler");
+  const std::string plain = path + ".plain";
+  optim::save_checkpoint(plain, *first, *opt1);
+  optim::StepLR sched3(*opt3, 2, 0.5);
+  EXPECT_HAS(test_util::message_of([&] { optim::load_checkpoint(plain, *other, *opt3, sched3); }),
+             "holds no scheduler state for the StepLR given");
+  std::filesystem::remove(path);
+  std::filesystem::remove(plain);
+}
+
+std::string sched_load_error(optim::Scheduler& s, const optim::NamedTensors& state) {
+  return test_util::message_of([&] { s.load_state_dict(state); });
+}
+
+TEST(Schedulers, StateDictRoundTripsAndIsCheckedStrictly) {
+  Tensor w = zeros({1}).requires_grad_();
+  optim::SGD opt({w}, optim::SGDOptions(1.0).momentum(0.9));
+  optim::CosineAnnealingLR cos(opt, 10);
+  for (int i = 0; i < 3; ++i) cos.step();
+  const auto good = cos.state_dict();
+  ASSERT_EQ(good.size(), 3u);
+  EXPECT_EQ(good[1].first, "last_epoch");
+  EXPECT_EQ(good[2].first, "base_lrs");
+  optim::CosineAnnealingLR cos2(opt, 10);
+  cos2.load_state_dict(good);
+  EXPECT_EQ(cos2.last_epoch(), 3);
+  cos.step();
+  cos2.step();
+  EXPECT_EQ(cos.get_last_lr(), cos2.get_last_lr());
+
+  optim::StepLR steplr(opt, 2);
+  EXPECT_HAS(sched_load_error(steplr, good), "StepLR: load_state_dict", "it is CosineAnnealingLR state, not StepLR");
+  EXPECT_HAS(sched_load_error(cos2, with(good, "last_epoch", int64_scalar(-1))), "\"last_epoch\"", "-1 is out of range");
+  EXPECT_HAS(sched_load_error(cos2, with(good, "last_epoch", scalar_tensor(2.0, DType::Float64))), "must be one int64");
+  EXPECT_HAS(sched_load_error(cos2, with(good, "base_lrs", zeros({2}, DType::Float64))), "\"base_lrs\"",
+             "1 floating-point numbers");
+  EXPECT_HAS(sched_load_error(cos2, with(good, "base_lrs", from_vector(std::vector<double>{-1.0}))),
+             "invalid learning rate: -1");
+  EXPECT_HAS(sched_load_error(cos2, with(good, "extra", int64_scalar(1))), "unexpected entry \"extra\"");
+  EXPECT_HAS(sched_load_error(cos2, optim::NamedTensors(good.begin(), good.end() - 1)), "missing entry \"base_lrs\"");
+  EXPECT_HAS(sched_load_error(cos2, optim::NamedTensors(good.begin() + 1, good.end())), "no \"type\" entry");
+  EXPECT_EQ(cos2.last_epoch(), 4);  // failed loads changed nothing
+
+  optim::ReduceLROnPlateau plateau(opt, optim::ReduceLROnPlateau::Mode::Min, 0.5, 3);
+  for (double metric : {1.0, 0.5, 0.6, 0.7}) plateau.step(metric);
+  optim::ReduceLROnPlateau plateau2(opt, optim::ReduceLROnPlateau::Mode::Min, 0.5, 3);
+  plateau2.load_state_dict(plateau.state_dict());
+  EXPECT_EQ(plateau2.best(), 0.5);
+  EXPECT_EQ(plateau2.num_bad_epochs(), 2);
+  plateau.step(0.8);
+  plateau2.step(0.8);
+  EXPECT_EQ(plateau.num_bad_epochs(), plateau2.num_bad_epochs());
+  EXPECT_HAS(sched_load_error(plateau2, with(plateau.state_dict(), "best", scalar_tensor(NAN, DType::Float64))),
+             "\"best\": is NaN");
+
+  optim::Adam adam({w}, optim::AdamOptions(1.0));
+  optim::OneCycleLR one(adam, 0.1, 10);
+  for (int i = 0; i < 4; ++i) one.step();
+  optim::Adam adam2({w}, optim::AdamOptions(1.0));
+  optim::OneCycleLR one2(adam2, 0.1, 10);
+  one2.load_state_dict(one.state_dict());
+  EXPECT_EQ(one2.last_epoch(), 4);
+  EXPECT_EQ(one2.get_last_lr(), one.get_last_lr());
+  EXPECT_HAS(sched_load_error(one2, with(one.state_dict(), "last_epoch", int64_scalar(11))), "out of range [0, 10]");
+
+  optim::Adagrad adagrad({w}, optim::AdagradOptions());
+  EXPECT_HAS(test_util::message_of([&] { optim::OneCycleLR(adagrad, 0.1, 10); }), "Adagrad has no momentum to cycle");
+  EXPECT_NO_THROW(optim::OneCycleLR(adagrad, 0.1, 10, 0.3, 25.0, 1e4, false));
 }
 
 TEST(Clip, GradNormAndValue) {
