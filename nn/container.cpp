@@ -1,5 +1,7 @@
 #include "ember/nn/container.h"
 
+#include <fmt/ranges.h>
+
 namespace ember::nn {
 namespace {
 const AnyModule& at_index(const std::vector<AnyModule>& modules, std::size_t i, const char* owner) {
@@ -45,6 +47,44 @@ std::shared_ptr<Module> ModuleListImpl::clone() const {
   copy->clear_registrations();
   copy->modules_.clear();
   for (const auto& m : modules_) copy->push_back(m.clone());
+  return copy;
+}
+
+ModuleDictImpl::ModuleDictImpl(std::vector<std::pair<std::string, AnyModule>> modules) {
+  for (auto& [key, m] : modules) insert(key, std::move(m));
+}
+
+ModuleDictImpl& ModuleDictImpl::insert(const std::string& key, AnyModule module) {
+  register_module(key, module.ptr());  // checks the key: not empty, no ".", not there yet
+  modules_.emplace_back(key, std::move(module));
+  return *this;
+}
+
+bool ModuleDictImpl::contains(const std::string& key) const {
+  for (const auto& [k, _] : modules_)
+    if (k == key) return true;
+  return false;
+}
+
+std::vector<std::string> ModuleDictImpl::keys() const {
+  std::vector<std::string> out;
+  for (const auto& [k, _] : modules_) out.push_back(k);
+  return out;
+}
+
+const AnyModule& ModuleDictImpl::module(const std::string& key) const {
+  for (const auto& [k, m] : modules_)
+    if (k == key) return m;
+  throw Error(fmt::format("ModuleDict: no module \"{}\" (keys: {})", key, fmt::join(keys(), ", ")));
+}
+
+std::shared_ptr<Module> ModuleDictImpl::operator[](const std::string& key) const { return module(key).ptr(); }
+
+std::shared_ptr<Module> ModuleDictImpl::clone() const {
+  auto copy = std::make_shared<ModuleDictImpl>(*this);
+  copy->clear_registrations();
+  copy->modules_.clear();
+  for (const auto& [k, m] : modules_) copy->insert(k, m.clone());
   return copy;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-/// Sequential (runs its modules in order) and ModuleList (holds modules).
+/// Sequential (runs its modules in order), ModuleList (holds modules) and
+/// ModuleDict (holds modules by name).
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,7 +10,7 @@
 
 namespace ember::nn {
 
-/// What Sequential and ModuleList accept: a holder, a shared_ptr or a temporary module.
+/// What Sequential, ModuleList and ModuleDict accept: a holder, a shared_ptr or a temporary module.
 template <class M>
 concept ModuleArg = std::is_constructible_v<AnyModule, M> && !std::is_same_v<std::decay_t<M>, AnyModule>;
 
@@ -83,5 +84,39 @@ class ModuleListImpl : public Cloneable<ModuleListImpl> {
   std::vector<AnyModule> modules_;
 };
 EMBER_MODULE(ModuleList);
+
+/// Modules by name, in insertion order (PyTorch's ModuleDict); state_dict names are "key.weight".
+class ModuleDictImpl : public Cloneable<ModuleDictImpl> {
+ public:
+  ModuleDictImpl() = default;
+  /// `nn::ModuleDict({{"encoder", nn::Linear(4, 3)}, {"act", nn::ReLU()}})`.
+  explicit ModuleDictImpl(std::vector<std::pair<std::string, AnyModule>> modules);
+  /// Adds a module under a new key.
+  ModuleDictImpl& insert(const std::string& key, AnyModule module);
+  bool contains(const std::string& key) const;
+  std::size_t size() const { return modules_.size(); }
+  std::vector<std::string> keys() const;
+  /// The module under key (an error names the keys there are); at<M>(key) as its own class.
+  std::shared_ptr<Module> operator[](const std::string& key) const;
+  template <class M>
+  M& at(const std::string& key) const {
+    return module(key).get<M>();
+  }
+  const AnyModule& module(const std::string& key) const;
+  std::shared_ptr<Module> clone() const override;
+
+ private:
+  std::vector<std::pair<std::string, AnyModule>> modules_;
+};
+
+/// The holder of ModuleDictImpl; it also takes the key-module pairs in braces.
+class ModuleDict : public ModuleHolder<ModuleDictImpl> {
+ public:
+  using ModuleHolder<ModuleDictImpl>::ModuleHolder;
+  using Impl = ModuleDictImpl;
+  /// `nn::ModuleDict({{"encoder", nn::Linear(4, 3)}, {"act", nn::ReLU()}})`.
+  explicit ModuleDict(std::vector<std::pair<std::string, AnyModule>> modules)
+      : ModuleHolder(std::make_shared<ModuleDictImpl>(std::move(modules))) {}
+};
 
 }  // namespace ember::nn

@@ -1,5 +1,5 @@
 // The module API of issue 9: modules called like functions, forwards of any
-// signature, holders, AnyModule, Sequential by value, hooks, clone, fmt.
+// signature, holders, AnyModule, Sequential by value, ModuleDict, hooks, clone, fmt.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -150,6 +150,25 @@ TEST(ModuleApi, SequentialTakesModulesByValue) {
   nn::Sequential nested(nn::Sequential(nn::Linear(2, 2), nn::ReLU()), nn::Linear(2, 1));
   EXPECT_EQ(names_of(nested->state_dict()), (std::vector<std::string>{"0.0.weight", "0.0.bias", "1.weight", "1.bias"}));
   EXPECT_EQ(nested(randn({4, 2})).sizes(), (Shape{4, 1}));
+}
+
+TEST(ModuleApi, ModuleDictNamesItsEntries) {
+  nn::ModuleDict dict({{"encoder", nn::Linear(4, 3)}, {"act", nn::ReLU()}, {"decoder", nn::Linear(3, 4)}});
+  EXPECT_EQ(names_of(dict->state_dict()),
+            (std::vector<std::string>{"encoder.weight", "encoder.bias", "decoder.weight", "decoder.bias"}));
+  EXPECT_EQ(dict->keys(), (std::vector<std::string>{"encoder", "act", "decoder"}));
+  EXPECT_TRUE(dict->contains("act"));
+  const Tensor h = dict->module("act")(dict->at<nn::LinearImpl>("encoder")(randn({2, 4})));
+  EXPECT_EQ(dict->at<nn::LinearImpl>("decoder")(h).sizes(), (Shape{2, 4}));
+  EXPECT_THROW(dict->insert("act", nn::Tanh()), Error);  // keys are unique
+  EXPECT_THROW(dict->insert("a.b", nn::Tanh()), Error);
+  try {
+    dict->module("missing");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "ModuleDict: no module \"missing\" (keys: encoder, act, decoder)");
+  }
+  EXPECT_EQ(dict->to_string().rfind("ModuleDict(\n  (encoder): Linear(", 0), 0u);
 }
 
 TEST(ModuleApi, HooksFireInOrderSeeActivationsAndAreRemovable) {
