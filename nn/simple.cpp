@@ -2,8 +2,8 @@
 
 namespace ember::nn {
 
-DropoutImpl::DropoutImpl(double p) : p_(p) {
-  EMBER_CHECK(p >= 0.0 && p <= 1.0, "Dropout: probability has to be between 0 and 1, got {}", p);
+DropoutImpl::DropoutImpl(const DropoutOptions& o) : options(o) {
+  EMBER_CHECK(o.p() >= 0.0 && o.p() <= 1.0, "Dropout: probability has to be between 0 and 1, got {}", o.p());
 }
 
 Tensor MaxPool2dImpl::forward(const Tensor& x) {

@@ -91,15 +91,19 @@ class FlattenImpl : public Cloneable<FlattenImpl> {
 };
 EMBER_MODULE(Flatten);
 
+/// LibTorch's DropoutOptions(0.2): the probability of zeroing an element.
+struct DropoutOptions {
+  DropoutOptions(double p = 0.5) : p_(p) {}  // NOLINT: implicit, so Dropout(0.2) reads as before
+  EMBER_OPTION(DropoutOptions, double, p, 0.5)
+};
+
 /// Zeroes elements with probability p while training (inverted scaling); identity in eval().
 class DropoutImpl : public Cloneable<DropoutImpl> {
  public:
-  explicit DropoutImpl(double p = 0.5);
-  Tensor forward(const Tensor& x) { return F::dropout(x, p_, is_training()); }
-  std::string extra_repr() const override { return fmt::format("p={}", p_); }
-
- private:
-  double p_;
+  explicit DropoutImpl(const DropoutOptions& options = {});
+  Tensor forward(const Tensor& x) { return F::dropout(x, options.p(), is_training()); }
+  std::string extra_repr() const override { return fmt::format("p={}", options.p()); }
+  DropoutOptions options;
 };
 EMBER_MODULE(Dropout);
 
@@ -115,6 +119,7 @@ struct MaxPool2dOptions {
 class MaxPool2dImpl : public Cloneable<MaxPool2dImpl> {
  public:
   explicit MaxPool2dImpl(const MaxPool2dOptions& options) : options(options) {}
+  explicit MaxPool2dImpl(Size2 kernel_size) : options(kernel_size) {}
   Tensor forward(const Tensor& x);
   std::string extra_repr() const override;
   MaxPool2dOptions options;
@@ -133,6 +138,7 @@ struct AvgPool2dOptions {
 class AvgPool2dImpl : public Cloneable<AvgPool2dImpl> {
  public:
   explicit AvgPool2dImpl(const AvgPool2dOptions& options) : options(options) {}
+  explicit AvgPool2dImpl(Size2 kernel_size) : options(kernel_size) {}
   Tensor forward(const Tensor& x);
   std::string extra_repr() const override;
   AvgPool2dOptions options;

@@ -294,4 +294,15 @@ TEST(ModuleApi, FmtFormatsAnyModule) {
   EXPECT_EQ(fmt::format("{}", tower).rfind("TwoTower(\n  (left): Linear(", 0), 0u);
 }
 
+TEST(ModuleApi, OptionsInLibTorchSpelling) {
+  EXPECT_FALSE(nn::Linear(nn::LinearOptions(4, 2).bias(false))->bias.defined());
+  EXPECT_EQ(nn::Dropout(nn::DropoutOptions(0.2))->options.p(), 0.2);
+  EXPECT_EQ(nn::Dropout(0.3)->options.p(), 0.3);
+  EXPECT_EQ(nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(1))->options.stride().value, (Int2{1, 1}));
+  EXPECT_EQ(nn::MaxPool2d(3)->options.kernel_size().value, (Int2{3, 3}));
+  EXPECT_EQ(nn::BatchNorm2d(nn::BatchNormOptions(4).eps(1e-3))->options.eps(), 1e-3);
+  EXPECT_EQ(nn::Conv2d(1, 10, 5)->weight.sizes(), (Shape{10, 1, 5, 5}));
+  EXPECT_THROW(nn::Dropout(1.5), Error);
+}
+
 }  // namespace
