@@ -13,17 +13,6 @@
 namespace ember::nn {
 namespace detail {
 
-template <class T>
-struct ForwardTraits;
-template <class R, class C, class... P>
-struct ForwardTraits<R (C::*)(P...)> {
-  using Result = R;
-  using Args = std::tuple<std::decay_t<P>...>;
-  static constexpr std::size_t arity = sizeof...(P);
-};
-template <class R, class C, class... P>
-struct ForwardTraits<R (C::*)(P...) const> : ForwardTraits<R (C::*)(P...)> {};
-
 // The forward an AnyModule calls: the only one, or else the Tensor(const Tensor&) overload.
 template <class M>
 constexpr auto forward_of() {
@@ -105,12 +94,12 @@ class AnyModule {
     std::shared_ptr<Module> module() const override { return m; }
 
     Tensor forward_tensor(const Tensor& x) override {
-      if constexpr (Traits::arity == 1 && std::is_same_v<typename Traits::Args, std::tuple<Tensor>> &&
+      if constexpr (Traits::arity == 1 && std::is_same_v<typename Traits::Params, std::tuple<Tensor>> &&
                     std::is_same_v<Result, Tensor>) {
         return call(*m, x);
       } else {
         throw Error(fmt::format("{}: forward takes {} and returns {}; call it as forward<Result>(args...)",
-                                m->type_name(), detail::demangle(typeid(typename Traits::Args)),
+                                m->type_name(), detail::demangle(typeid(typename Traits::Params)),
                                 detail::demangle(typeid(Result))));
       }
     }
@@ -124,14 +113,14 @@ class AnyModule {
     template <std::size_t... I>
     std::any unpack(std::vector<std::any>& args, std::index_sequence<I...>) {
       (void)args;  // unused when forward takes nothing
-      std::tuple<std::tuple_element_t<I, typename Traits::Args>*...> ptrs{
-          std::any_cast<std::tuple_element_t<I, typename Traits::Args>>(&args[I])...};
+      std::tuple<std::tuple_element_t<I, typename Traits::Params>*...> ptrs{
+          std::any_cast<std::tuple_element_t<I, typename Traits::Params>>(&args[I])...};
       const bool all = ((std::get<I>(ptrs) != nullptr) && ...);
       if (!all) {
         std::string given;
         for (const auto& a : args) given += (given.empty() ? "" : ", ") + detail::demangle(a.type());
         throw Error(fmt::format("{}: forward takes {}, called with ({})", m->type_name(),
-                                detail::demangle(typeid(typename Traits::Args)), given));
+                                detail::demangle(typeid(typename Traits::Params)), given));
       }
       if constexpr (std::is_void_v<Result>) {
         call(*m, *std::get<I>(ptrs)...);

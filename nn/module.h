@@ -205,17 +205,47 @@ Hook make_hook(std::function<R(Self, P...)> f) {
               }};
 }
 
+/// The result and the decayed parameter types of a forward.
+template <class T>
+struct ForwardTraits;
+template <class R, class C, class... P>
+struct ForwardTraits<R (C::*)(P...)> {
+  using Result = R;
+  using Params = std::tuple<std::decay_t<P>...>;
+  static constexpr std::size_t arity = sizeof...(P);
+};
+template <class R, class C, class... P>
+struct ForwardTraits<R (C::*)(P...) const> : ForwardTraits<R (C::*)(P...)> {};
+template <class R, class C, class... P>
+struct ForwardTraits<R (C::*)(P...) noexcept> : ForwardTraits<R (C::*)(P...)> {};
+template <class R, class C, class... P>
+struct ForwardTraits<R (C::*)(P...) const noexcept> : ForwardTraits<R (C::*)(P...)> {};
+
+// What hooks see as the inputs: forward's own parameter types when it has one
+// forward of that arity (so `cell(x, std::nullopt)` shows a hook the optional),
+// else the decayed argument types.
+template <class M, class... Args>
+auto hook_inputs() {
+  if constexpr (requires { &M::forward; }) {
+    using Traits = ForwardTraits<decltype(&M::forward)>;
+    if constexpr (Traits::arity == sizeof...(Args)) return std::type_identity<typename Traits::Params>{};
+    else return std::type_identity<std::tuple<std::decay_t<Args>...>>{};
+  } else {
+    return std::type_identity<std::tuple<std::decay_t<Args>...>>{};
+  }
+}
+
 // The slow path of nn::call: the inputs are copied so that pre-hooks can replace them.
 template <class M, class... Args>
 auto call_with_hooks(M& m, Args&&... args) -> decltype(m.forward(std::forward<Args>(args)...)) {
-  std::tuple<std::decay_t<Args>...> inputs(std::forward<Args>(args)...);
+  typename decltype(hook_inputs<M, Args...>())::type inputs(std::forward<Args>(args)...);
   return std::apply(
       [&m](auto&... in) {
         void* pre[] = {static_cast<void*>(std::addressof(in))..., nullptr};
-        m.run_hooks(true, typeid(std::tuple<std::decay_t<Args>...>), pre);
+        m.run_hooks(true, typeid(std::tuple<std::decay_t<decltype(in)>...>), pre);
         auto out = m.forward(in...);
         void* post[] = {static_cast<void*>(std::addressof(in))..., static_cast<void*>(std::addressof(out))};
-        m.run_hooks(false, typeid(std::tuple<std::decay_t<Args>..., decltype(out)>), post);
+        m.run_hooks(false, typeid(std::tuple<std::decay_t<decltype(in)>..., decltype(out)>), post);
         return out;
       },
       inputs);

@@ -142,7 +142,15 @@ TEST(ModuleApi, TupleForwardsComposeWithoutSequential) {
   ToyCell cell;
   const Tensor x = randn({2, 3});
   auto [h1, s1] = cell(x, std::nullopt);
+  // A hook sees the inputs as forward takes them: the optional state, not std::nullopt_t.
+  int calls = 0;
+  cell->register_forward_hook(
+      [&](nn::Module&, const Tensor&, const std::optional<State>& state, const std::tuple<Tensor, State>&) {
+        calls += state ? 10 : 1;
+      });
   auto [h2, s2] = cell(x, s1);  // the state of the first step goes into the second
+  cell(x, std::nullopt);
+  EXPECT_EQ(calls, 11);
   EXPECT_EQ(h2.sizes(), (Shape{2, 3}));
   EXPECT_TRUE(same_values(std::get<0>(s2), h2));
   EXPECT_FALSE(same_values(h1, h2));
