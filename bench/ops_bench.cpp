@@ -64,7 +64,7 @@ BENCHMARK(BM_TinyMlpForwardBackward);
 
 // The training-step pieces the performance work changed, so a regression shows.
 void BM_AdamStep(benchmark::State& state) {  // the MLP's 669,706 parameters
-  nn::Linear l1(784, 512), l2(512, 512), l3(512, 10);
+  nn::LinearImpl l1(784, 512), l2(512, 512), l3(512, 10);
   TensorList params;
   for (auto* m : {&l1, &l2, &l3})
     for (auto& p : m->parameters()) params.push_back(p);

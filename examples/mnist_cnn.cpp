@@ -11,25 +11,25 @@ using namespace ember;
 using namespace examples;
 
 struct Net : nn::Module {
-  Net() : nn::Module("Net") {
-    conv1 = register_module("conv1", nn::make<nn::Conv2d>(nn::Conv2dOptions(1, 32, 3).stride(1)));
-    conv2 = register_module("conv2", nn::make<nn::Conv2d>(nn::Conv2dOptions(32, 64, 3).stride(1)));
-    dropout1 = register_module("dropout1", nn::make<nn::Dropout>(0.25));
-    dropout2 = register_module("dropout2", nn::make<nn::Dropout>(0.5));
-    fc1 = register_module("fc1", nn::make<nn::Linear>(9216, 128));
-    fc2 = register_module("fc2", nn::make<nn::Linear>(128, 10));
+  Net() {
+    conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(1, 32, 3).stride(1)));
+    conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(32, 64, 3).stride(1)));
+    dropout1 = register_module("dropout1", nn::Dropout(0.25));
+    dropout2 = register_module("dropout2", nn::Dropout(0.5));
+    fc1 = register_module("fc1", nn::Linear(9216, 128));
+    fc2 = register_module("fc2", nn::Linear(128, 10));
   }
-  Tensor forward(const Tensor& input) override {
-    Tensor x = relu(conv1->forward(input));
-    x = relu(conv2->forward(x));
+  Tensor forward(const Tensor& input) {
+    Tensor x = relu(conv1(input));
+    x = relu(conv2(x));
     x = max_pool2d(x, {2, 2});
-    x = dropout1->forward(x).flatten(1);
-    x = dropout2->forward(relu(fc1->forward(x)));
-    return log_softmax(fc2->forward(x), 1);
+    x = dropout1(x).flatten(1);
+    x = dropout2(relu(fc1(x)));
+    return log_softmax(fc2(x), 1);
   }
-  std::shared_ptr<nn::Conv2d> conv1, conv2;
-  std::shared_ptr<nn::Dropout> dropout1, dropout2;
-  std::shared_ptr<nn::Linear> fc1, fc2;
+  nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  nn::Dropout dropout1{nullptr}, dropout2{nullptr};
+  nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 
 int main(int argc, char** argv) try {

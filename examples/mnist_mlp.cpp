@@ -11,21 +11,21 @@ using namespace ember;
 using namespace examples;
 
 struct MLP : nn::Module {
-  MLP(std::int64_t hidden, int layers, double dropout_p, bool sigmoid_units) : nn::Module("MLP"), p(dropout_p), sigmoid(sigmoid_units) {
+  MLP(std::int64_t hidden, int layers, double dropout_p, bool sigmoid_units) : p(dropout_p), sigmoid(sigmoid_units) {
     std::int64_t in = 784;
     for (int i = 0; i < layers; ++i) {
-      hidden_layers.push_back(register_module("fc" + std::to_string(i + 1), nn::make<nn::Linear>(in, hidden)));
+      hidden_layers.push_back(register_module("fc" + std::to_string(i + 1), nn::Linear(in, hidden)));
       in = hidden;
     }
-    out = register_module("fc" + std::to_string(layers + 1), nn::make<nn::Linear>(in, 10));
+    out = register_module("fc" + std::to_string(layers + 1), nn::Linear(in, 10));
   }
-  Tensor forward(const Tensor& x) override {
+  Tensor forward(const Tensor& x) {
     Tensor h = x.flatten(1);
-    for (auto& fc : hidden_layers) h = sigmoid ? ember::sigmoid(fc->forward(h)) : dropout(relu(fc->forward(h)), p, is_training());
-    return sigmoid ? ember::sigmoid(out->forward(h)) : log_softmax(out->forward(h), 1);
+    for (auto& fc : hidden_layers) h = sigmoid ? ember::sigmoid(fc(h)) : dropout(relu(fc(h)), p, is_training());
+    return sigmoid ? ember::sigmoid(out(h)) : log_softmax(out(h), 1);
   }
-  std::vector<std::shared_ptr<nn::Linear>> hidden_layers;
-  std::shared_ptr<nn::Linear> out;
+  std::vector<nn::Linear> hidden_layers;
+  nn::Linear out{nullptr};
   double p;
   bool sigmoid;
 };

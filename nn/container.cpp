@@ -1,40 +1,91 @@
 #include "ember/nn/container.h"
 
+#include <fmt/ranges.h>
+
 namespace ember::nn {
 namespace {
-std::shared_ptr<Module> at(const Module& m, std::size_t i) {
-  const auto children = m.named_children();
-  EMBER_CHECK(i < children.size(), "{}: index {} out of range for {} modules", m.type_name(), i, children.size());
-  return children[i].second;
+const AnyModule& at_index(const std::vector<AnyModule>& modules, std::size_t i, const char* owner) {
+  EMBER_CHECK(i < modules.size(), "{}: index {} out of range for {} modules", owner, i, modules.size());
+  return modules[i];
 }
 }  // namespace
 
-Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) : Sequential() {
-  for (const auto& m : modules) push_back(m);
-}
-
-Sequential& Sequential::push_back(std::shared_ptr<Module> module) {
-  register_module(std::to_string(size()), std::move(module));
+SequentialImpl& SequentialImpl::push_back(AnyModule module) {
+  register_module(std::to_string(modules_.size()), module.ptr());
+  modules_.push_back(std::move(module));
   return *this;
 }
 
-Tensor Sequential::forward(const Tensor& x) {
+Tensor SequentialImpl::forward(const Tensor& x) {
   Tensor y = x;
-  for (const auto& m : children()) y = m->forward(y);
+  for (auto& m : modules_) y = m.forward(y);
   return y;
 }
 
-std::shared_ptr<Module> Sequential::operator[](std::size_t i) const { return at(*this, i); }
+const AnyModule& SequentialImpl::module(std::size_t i) const { return at_index(modules_, i, "Sequential"); }
+std::shared_ptr<Module> SequentialImpl::operator[](std::size_t i) const { return module(i).ptr(); }
 
-ModuleList::ModuleList(std::initializer_list<std::shared_ptr<Module>> modules) : ModuleList() {
-  for (const auto& m : modules) push_back(m);
+std::shared_ptr<Module> SequentialImpl::clone() const {
+  auto copy = std::make_shared<SequentialImpl>(*this);
+  copy->clear_registrations();
+  copy->modules_.clear();
+  for (const auto& m : modules_) copy->push_back(m.clone());  // each keeps its training mode
+  return copy;
 }
 
-ModuleList& ModuleList::push_back(std::shared_ptr<Module> module) {
-  register_module(std::to_string(size()), std::move(module));
+ModuleListImpl& ModuleListImpl::push_back(AnyModule module) {
+  register_module(std::to_string(modules_.size()), module.ptr());
+  modules_.push_back(std::move(module));
   return *this;
 }
 
-std::shared_ptr<Module> ModuleList::operator[](std::size_t i) const { return at(*this, i); }
+const AnyModule& ModuleListImpl::module(std::size_t i) const { return at_index(modules_, i, "ModuleList"); }
+std::shared_ptr<Module> ModuleListImpl::operator[](std::size_t i) const { return module(i).ptr(); }
+
+std::shared_ptr<Module> ModuleListImpl::clone() const {
+  auto copy = std::make_shared<ModuleListImpl>(*this);
+  copy->clear_registrations();
+  copy->modules_.clear();
+  for (const auto& m : modules_) copy->push_back(m.clone());
+  return copy;
+}
+
+ModuleDictImpl::ModuleDictImpl(std::vector<std::pair<std::string, AnyModule>> modules) {
+  for (auto& [key, m] : modules) insert(key, std::move(m));
+}
+
+ModuleDictImpl& ModuleDictImpl::insert(const std::string& key, AnyModule module) {
+  register_module(key, module.ptr());  // checks the key: not empty, no ".", not there yet
+  modules_.emplace_back(key, std::move(module));
+  return *this;
+}
+
+bool ModuleDictImpl::contains(const std::string& key) const {
+  for (const auto& [k, _] : modules_)
+    if (k == key) return true;
+  return false;
+}
+
+std::vector<std::string> ModuleDictImpl::keys() const {
+  std::vector<std::string> out;
+  for (const auto& [k, _] : modules_) out.push_back(k);
+  return out;
+}
+
+const AnyModule& ModuleDictImpl::module(const std::string& key) const {
+  for (const auto& [k, m] : modules_)
+    if (k == key) return m;
+  throw Error(fmt::format("ModuleDict: no module \"{}\" (keys: {})", key, fmt::join(keys(), ", ")));
+}
+
+std::shared_ptr<Module> ModuleDictImpl::operator[](const std::string& key) const { return module(key).ptr(); }
+
+std::shared_ptr<Module> ModuleDictImpl::clone() const {
+  auto copy = std::make_shared<ModuleDictImpl>(*this);
+  copy->clear_registrations();
+  copy->modules_.clear();
+  for (const auto& [k, m] : modules_) copy->insert(k, m.clone());
+  return copy;
+}
 
 }  // namespace ember::nn

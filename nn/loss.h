@@ -1,56 +1,69 @@
 #pragma once
-/// Loss modules: each holds its options and calls the functional loss.
+/// Loss modules: each holds its options and calls the functional loss;
+/// forward takes (input, target): `loss(output, target)`.
 #include "ember/nn/functional.h"
 #include "ember/nn/module.h"
 
 namespace ember::nn {
 
 /// Cross entropy from logits [N, C] and int64 targets [N].
-class CrossEntropyLoss : public Module {
+class CrossEntropyLossImpl : public Cloneable<CrossEntropyLossImpl> {
  public:
-  explicit CrossEntropyLoss(F::CrossEntropyOptions options = {}) : Module("CrossEntropyLoss"), options(std::move(options)) {}
-  using Module::forward;  // the one-tensor forward stays visible (it says a loss takes two)
+  explicit CrossEntropyLossImpl(F::CrossEntropyOptions options = {}) : options(std::move(options)) {}
   Tensor forward(const Tensor& logits, const Tensor& targets) { return F::cross_entropy(logits, targets, options); }
-  Tensor operator()(const Tensor& logits, const Tensor& targets) { return forward(logits, targets); }
   F::CrossEntropyOptions options;
 };
+EMBER_MODULE(CrossEntropyLoss);
 
-/// A loss of (input, target) with a reduction.
-class PairLoss : public Module {
+/// A loss of (input, target) with a reduction; Derived supplies `static Tensor compute(input, target, reduction)`.
+template <class Derived>
+class PairLoss : public Cloneable<Derived> {
  public:
-  using Fn = std::function<Tensor(const Tensor&, const Tensor&, Reduction)>;
-  PairLoss(std::string type_name, Fn fn, Reduction reduction)
-      : Module(std::move(type_name)), fn_(std::move(fn)), reduction_(reduction) {}
-  using Module::forward;  // the one-tensor forward stays visible (it says a loss takes two)
-  Tensor forward(const Tensor& input, const Tensor& target) { return fn_(input, target, reduction_); }
-  Tensor operator()(const Tensor& input, const Tensor& target) { return forward(input, target); }
-
- private:
-  Fn fn_;
-  Reduction reduction_;
+  explicit PairLoss(Reduction reduction) : reduction(reduction) {}
+  Tensor forward(const Tensor& input, const Tensor& target) { return Derived::compute(input, target, reduction); }
+  Reduction reduction;
 };
 
-struct NLLLoss : PairLoss {
-  explicit NLLLoss(Reduction r = Reduction::Mean)
-      : PairLoss("NLLLoss", [](const Tensor& x, const Tensor& t, Reduction red) { return F::nll_loss(x, t, {}, -100, red); }, r) {}
+/// Negative log likelihood of log-probabilities [N, C] at int64 targets [N].
+class NLLLossImpl : public PairLoss<NLLLossImpl> {
+ public:
+  explicit NLLLossImpl(Reduction r = Reduction::Mean) : PairLoss(r) {}
+  static Tensor compute(const Tensor& x, const Tensor& t, Reduction r) { return F::nll_loss(x, t, {}, -100, r); }
 };
-struct MSELoss : PairLoss {
-  explicit MSELoss(Reduction r = Reduction::Mean)
-      : PairLoss("MSELoss", [](const Tensor& x, const Tensor& t, Reduction red) { return F::mse_loss(x, t, red); }, r) {}
+EMBER_MODULE(NLLLoss);
+
+/// Mean (or summed) squared error.
+class MSELossImpl : public PairLoss<MSELossImpl> {
+ public:
+  explicit MSELossImpl(Reduction r = Reduction::Mean) : PairLoss(r) {}
+  static Tensor compute(const Tensor& x, const Tensor& t, Reduction r) { return F::mse_loss(x, t, r); }
 };
-struct L1Loss : PairLoss {
-  explicit L1Loss(Reduction r = Reduction::Mean)
-      : PairLoss("L1Loss", [](const Tensor& x, const Tensor& t, Reduction red) { return F::l1_loss(x, t, red); }, r) {}
+EMBER_MODULE(MSELoss);
+
+/// Mean (or summed) absolute error.
+class L1LossImpl : public PairLoss<L1LossImpl> {
+ public:
+  explicit L1LossImpl(Reduction r = Reduction::Mean) : PairLoss(r) {}
+  static Tensor compute(const Tensor& x, const Tensor& t, Reduction r) { return F::l1_loss(x, t, r); }
 };
-struct BCELoss : PairLoss {
-  explicit BCELoss(Reduction r = Reduction::Mean)
-      : PairLoss("BCELoss", [](const Tensor& x, const Tensor& t, Reduction red) { return F::binary_cross_entropy(x, t, {}, red); }, r) {}
+EMBER_MODULE(L1Loss);
+
+/// Binary cross entropy of probabilities.
+class BCELossImpl : public PairLoss<BCELossImpl> {
+ public:
+  explicit BCELossImpl(Reduction r = Reduction::Mean) : PairLoss(r) {}
+  static Tensor compute(const Tensor& x, const Tensor& t, Reduction r) { return F::binary_cross_entropy(x, t, {}, r); }
 };
-struct BCEWithLogitsLoss : PairLoss {
-  explicit BCEWithLogitsLoss(Reduction r = Reduction::Mean)
-      : PairLoss("BCEWithLogitsLoss",
-                 [](const Tensor& x, const Tensor& t, Reduction red) { return F::binary_cross_entropy_with_logits(x, t, {}, {}, red); },
-                 r) {}
+EMBER_MODULE(BCELoss);
+
+/// Binary cross entropy of logits, computed stably.
+class BCEWithLogitsLossImpl : public PairLoss<BCEWithLogitsLossImpl> {
+ public:
+  explicit BCEWithLogitsLossImpl(Reduction r = Reduction::Mean) : PairLoss(r) {}
+  static Tensor compute(const Tensor& x, const Tensor& t, Reduction r) {
+    return F::binary_cross_entropy_with_logits(x, t, {}, {}, r);
+  }
 };
+EMBER_MODULE(BCEWithLogitsLoss);
 
 }  // namespace ember::nn

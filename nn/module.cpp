@@ -1,6 +1,9 @@
 #include "ember/nn/module.h"
 
+#include <cxxabi.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include <fmt/ranges.h>
@@ -13,9 +16,10 @@
 namespace ember::nn {
 namespace {
 
-void check_name(const std::string& name, const std::string& owner, const char* what) {
-  EMBER_CHECK(!name.empty(), "{}: {} name must not be empty", owner, what);
-  EMBER_CHECK(name.find('.') == std::string::npos, "{}: {} name \"{}\" must not contain \".\"", owner, what, name);
+void check_name(const std::string& name, const Module& owner, const char* what) {
+  EMBER_CHECK(!name.empty(), "{}: {} name must not be empty", owner.type_name(), what);
+  EMBER_CHECK(name.find('.') == std::string::npos, "{}: {} name \"{}\" must not contain \".\"", owner.type_name(), what,
+              name);
 }
 
 template <class List>
@@ -38,32 +42,129 @@ std::string first_few(const std::vector<std::string>& items, const char* sep) {
 
 }  // namespace
 
-Tensor Module::forward(const Tensor&) {
-  throw Error(fmt::format("{}: forward(Tensor) is not implemented for this module", type_name_));
+namespace detail {
+std::string demangle(const std::type_info& type) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(type.name());
+}
+
+std::string class_name(const std::type_info& type) {
+  std::string name = demangle(type);
+  // Drop the namespaces: everything up to the last "::" outside template arguments.
+  std::size_t start = 0;
+  int depth = 0;
+  for (std::size_t i = 0; i + 1 < name.size(); ++i) {
+    if (name[i] == '<') ++depth;
+    else if (name[i] == '>') --depth;
+    else if (depth == 0 && name[i] == ':' && name[i + 1] == ':') start = i + 2;
+  }
+  name = name.substr(start);
+  constexpr std::string_view kImpl = "Impl";
+  if (name.size() > kImpl.size() && name.compare(name.size() - kImpl.size(), kImpl.size(), kImpl) == 0)
+    name.resize(name.size() - kImpl.size());
+  return name;
+}
+}  // namespace detail
+
+void HookHandle::remove() {
+  auto list = list_.lock();
+  if (!list) return;
+  for (auto* hooks : {&list->pre, &list->post})
+    std::erase_if(*hooks, [this](const detail::Hook& h) { return h.id == id_; });
+  list_.reset();
+}
+
+Module::Module(const Module& other)
+    : std::enable_shared_from_this<Module>(other),
+      type_name_(other.type_name_),
+      parameters_(other.parameters_),
+      buffers_(other.buffers_),
+      children_(other.children_),
+      training_(other.training_) {}
+
+std::string Module::type_name() const { return type_name_.empty() ? detail::class_name(typeid(*this)) : type_name_; }
+
+std::shared_ptr<Module> Module::clone() const {
+  throw Error(fmt::format("{}: clone() is not available; derive the module from nn::Cloneable<{}>", type_name(),
+                          detail::class_name(typeid(*this))));
+}
+
+void Module::clear_registrations() {
+  parameters_.clear();
+  buffers_.clear();
+  children_.clear();
+}
+
+void Module::copy_state_from(const Module& source) {
+  auto same_names = [](const auto& a, const auto& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (a[i].first != b[i].first) return false;
+    return true;
+  };
+  EMBER_CHECK(same_names(parameters_, source.parameters_) && same_names(buffers_, source.buffers_) &&
+                  same_names(children_, source.children_),
+              "{}: clone(): reset() registered other parameters, buffers or submodules than the original has",
+              type_name());
+  NoGradGuard no_grad;
+  auto copy_values = [](NamedTensors& to, const NamedTensors& from) {
+    for (std::size_t i = 0; i < to.size(); ++i) {
+      const Tensor& src = from[i].second;
+      Tensor& dst = to[i].second;
+      if (!src.defined() || !dst.defined()) {
+        dst = src.defined() ? src.detach().clone() : Tensor();
+        continue;
+      }
+      dst.set_data(src.detach().clone());  // new storage, and the dtype of the original
+      if (dst.requires_grad() != src.requires_grad()) dst.requires_grad_(src.requires_grad());
+    }
+  };
+  copy_values(parameters_, source.parameters_);
+  copy_values(buffers_, source.buffers_);
+  training_ = source.training_;
+  for (std::size_t i = 0; i < children_.size(); ++i) children_[i].second->copy_state_from(*source.children_[i].second);
+}
+
+HookHandle Module::add_hook(bool pre, detail::Hook hook) {
+  if (!hooks_) hooks_ = std::make_shared<detail::HookList>();
+  hook.id = ++hooks_->next_id;
+  (pre ? hooks_->pre : hooks_->post).push_back(std::move(hook));
+  return HookHandle(hooks_, hooks_->next_id);
+}
+
+void Module::run_hooks(bool pre, const std::type_info& signature, void* const* values) {
+  if (!hooks_) return;
+  const std::vector<detail::Hook> hooks = pre ? hooks_->pre : hooks_->post;  // a hook may remove itself
+  for (const auto& h : hooks) {
+    EMBER_CHECK(*h.signature == signature, "{}: a forward {}hook takes {} but this call has {}", type_name(),
+                pre ? "pre-" : "", detail::demangle(*h.signature), detail::demangle(signature));
+    h.fn(*this, values);
+  }
 }
 
 Tensor& Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
-  check_name(name, type_name_, "parameter");
+  check_name(name, *this, "parameter");
   EMBER_CHECK(!has_name(parameters_, name) && !has_name(buffers_, name) && !has_name(children_, name),
-              "{}: \"{}\" is already registered", type_name_, name);
+              "{}: \"{}\" is already registered", type_name(), name);
   if (tensor.defined() && requires_grad) tensor.requires_grad_();
   parameters_.emplace_back(name, std::move(tensor));
   return parameters_.back().second;
 }
 
 Tensor& Module::register_buffer(const std::string& name, Tensor tensor) {
-  check_name(name, type_name_, "buffer");
+  check_name(name, *this, "buffer");
   EMBER_CHECK(!has_name(parameters_, name) && !has_name(buffers_, name) && !has_name(children_, name),
-              "{}: \"{}\" is already registered", type_name_, name);
+              "{}: \"{}\" is already registered", type_name(), name);
   buffers_.emplace_back(name, std::move(tensor));
   return buffers_.back().second;
 }
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
-  check_name(name, type_name_, "submodule");
-  EMBER_CHECK(module != nullptr, "{}: submodule \"{}\" is null", type_name_, name);
+  check_name(name, *this, "submodule");
+  EMBER_CHECK(module != nullptr, "{}: submodule \"{}\" is null", type_name(), name);
   EMBER_CHECK(!has_name(parameters_, name) && !has_name(buffers_, name) && !has_name(children_, name),
-              "{}: \"{}\" is already registered", type_name_, name);
+              "{}: \"{}\" is already registered", type_name(), name);
   children_.emplace_back(name, std::move(module));
 }
 
@@ -140,7 +241,7 @@ void Module::zero_grad(bool set_to_none) {
 }
 
 void Module::to(DType dtype) {
-  EMBER_CHECK(is_floating(dtype), "{}: to(): modules hold floating parameters, got {}", type_name_, dtype);
+  EMBER_CHECK(is_floating(dtype), "{}: to(): modules hold floating parameters, got {}", type_name(), dtype);
   NoGradGuard no_grad;
   for (auto& t : parameters()) {
     if (t.dtype() == dtype) continue;
@@ -189,7 +290,7 @@ void Module::load_state_dict(const NamedTensors& state, bool strict) {
     if (!known.count(name)) unexpected.push_back(name);
   const bool names_ok = !strict || (missing.empty() && unexpected.empty());
   if (!names_ok || !mismatched.empty() || !duplicates.empty()) {
-    std::string msg = fmt::format("load_state_dict: error(s) loading state_dict for {}:", type_name_);
+    std::string msg = fmt::format("load_state_dict: error(s) loading state_dict for {}:", type_name());
     if (strict && !missing.empty()) msg += "\n  missing keys: " + first_few(missing, ", ");
     if (strict && !unexpected.empty()) msg += "\n  unexpected keys: " + first_few(unexpected, ", ");
     if (!mismatched.empty()) msg += "\n  size or dtype mismatch: " + first_few(mismatched, "; ");
@@ -212,7 +313,7 @@ std::map<std::string, std::string> Module::load(const std::string& path, bool st
 }
 
 void Module::print(std::string& out, int indent) const {
-  out += type_name_ + "(" + extra_repr();
+  out += type_name() + "(" + extra_repr();
   if (!children_.empty()) {
     out += "\n";
     for (const auto& [name, child] : children_) {

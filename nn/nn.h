@@ -1,5 +1,6 @@
 #pragma once
 /// Everything of nn: Module, layers, containers, losses, init, functional.
+#include "ember/nn/any_module.h"
 #include "ember/nn/container.h"
 #include "ember/nn/functional.h"
 #include "ember/nn/init.h"

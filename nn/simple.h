@@ -6,63 +6,106 @@
 
 namespace ember::nn {
 
-/// A module whose forward is one function of its input.
-class Lambda : public Module {
+/// A module whose forward is one function of its input, printed as `type_name(repr)`.
+class LambdaImpl : public Cloneable<LambdaImpl> {
  public:
-  Lambda(std::string type_name, std::function<Tensor(const Tensor&)> fn, std::string repr = "")
-      : Module(std::move(type_name)), fn_(std::move(fn)), repr_(std::move(repr)) {}
-  Tensor forward(const Tensor& x) override { return fn_(x); }
+  LambdaImpl(std::string type_name, std::function<Tensor(const Tensor&)> fn, std::string repr = "")
+      : Cloneable(std::move(type_name)), fn_(std::move(fn)), repr_(std::move(repr)) {}
+  Tensor forward(const Tensor& x) { return fn_(x); }
   std::string extra_repr() const override { return repr_; }
 
  private:
   std::function<Tensor(const Tensor&)> fn_;
   std::string repr_;
 };
+EMBER_MODULE(Lambda);
 
-struct ReLU : Lambda {
-  ReLU() : Lambda("ReLU", [](const Tensor& x) { return F::relu(x); }) {}
+/// max(x, 0), elementwise.
+class ReLUImpl : public Cloneable<ReLUImpl> {
+ public:
+  Tensor forward(const Tensor& x) { return F::relu(x); }
 };
-struct Sigmoid : Lambda {
-  Sigmoid() : Lambda("Sigmoid", [](const Tensor& x) { return F::sigmoid(x); }) {}
+EMBER_MODULE(ReLU);
+
+/// 1 / (1 + exp(-x)), elementwise.
+class SigmoidImpl : public Cloneable<SigmoidImpl> {
+ public:
+  Tensor forward(const Tensor& x) { return F::sigmoid(x); }
 };
-struct Tanh : Lambda {
-  Tanh() : Lambda("Tanh", [](const Tensor& x) { return F::tanh(x); }) {}
+EMBER_MODULE(Sigmoid);
+
+/// tanh(x), elementwise.
+class TanhImpl : public Cloneable<TanhImpl> {
+ public:
+  Tensor forward(const Tensor& x) { return F::tanh(x); }
 };
-struct LeakyReLU : Lambda {
-  explicit LeakyReLU(double negative_slope = 0.01)
-      : Lambda("LeakyReLU", [negative_slope](const Tensor& x) { return F::leaky_relu(x, negative_slope); },
-               fmt::format("negative_slope={}", negative_slope)) {}
+EMBER_MODULE(Tanh);
+
+/// x for x >= 0, negative_slope * x otherwise.
+class LeakyReLUImpl : public Cloneable<LeakyReLUImpl> {
+ public:
+  explicit LeakyReLUImpl(double negative_slope = 0.01) : negative_slope(negative_slope) {}
+  Tensor forward(const Tensor& x) { return F::leaky_relu(x, negative_slope); }
+  std::string extra_repr() const override { return fmt::format("negative_slope={}", negative_slope); }
+  double negative_slope;
 };
-struct GELU : Lambda {
-  explicit GELU(std::string approximate = "none")
-      : Lambda("GELU", [approximate](const Tensor& x) { return F::gelu(x, approximate); },
-               fmt::format("approximate='{}'", approximate)) {}
+EMBER_MODULE(LeakyReLU);
+
+/// GELU, exact ("none") or with the "tanh" approximation.
+class GELUImpl : public Cloneable<GELUImpl> {
+ public:
+  explicit GELUImpl(std::string approximate = "none") : approximate(std::move(approximate)) {}
+  Tensor forward(const Tensor& x) { return F::gelu(x, approximate); }
+  std::string extra_repr() const override { return fmt::format("approximate='{}'", approximate); }
+  std::string approximate;
 };
-struct Softmax : Lambda {
-  explicit Softmax(std::int64_t dim)
-      : Lambda("Softmax", [dim](const Tensor& x) { return F::softmax(x, dim); }, fmt::format("dim={}", dim)) {}
+EMBER_MODULE(GELU);
+
+/// softmax over `dim`.
+class SoftmaxImpl : public Cloneable<SoftmaxImpl> {
+ public:
+  explicit SoftmaxImpl(std::int64_t dim) : dim(dim) {}
+  Tensor forward(const Tensor& x) { return F::softmax(x, dim); }
+  std::string extra_repr() const override { return fmt::format("dim={}", dim); }
+  std::int64_t dim;
 };
-struct LogSoftmax : Lambda {
-  explicit LogSoftmax(std::int64_t dim)
-      : Lambda("LogSoftmax", [dim](const Tensor& x) { return F::log_softmax(x, dim); }, fmt::format("dim={}", dim)) {}
+EMBER_MODULE(Softmax);
+
+/// log(softmax(x)) over `dim`, computed stably.
+class LogSoftmaxImpl : public Cloneable<LogSoftmaxImpl> {
+ public:
+  explicit LogSoftmaxImpl(std::int64_t dim) : dim(dim) {}
+  Tensor forward(const Tensor& x) { return F::log_softmax(x, dim); }
+  std::string extra_repr() const override { return fmt::format("dim={}", dim); }
+  std::int64_t dim;
 };
+EMBER_MODULE(LogSoftmax);
+
 /// Flattens dims start_dim..end_dim (default: all but the batch dim).
-struct Flatten : Lambda {
-  explicit Flatten(std::int64_t start_dim = 1, std::int64_t end_dim = -1)
-      : Lambda("Flatten", [start_dim, end_dim](const Tensor& x) { return x.flatten(start_dim, end_dim); },
-               fmt::format("start_dim={}, end_dim={}", start_dim, end_dim)) {}
+class FlattenImpl : public Cloneable<FlattenImpl> {
+ public:
+  explicit FlattenImpl(std::int64_t start_dim = 1, std::int64_t end_dim = -1) : start_dim(start_dim), end_dim(end_dim) {}
+  Tensor forward(const Tensor& x) { return x.flatten(start_dim, end_dim); }
+  std::string extra_repr() const override { return fmt::format("start_dim={}, end_dim={}", start_dim, end_dim); }
+  std::int64_t start_dim, end_dim;
+};
+EMBER_MODULE(Flatten);
+
+/// LibTorch's DropoutOptions(0.2): the probability of zeroing an element.
+struct DropoutOptions {
+  DropoutOptions(double p = 0.5) : p_(p) {}  // NOLINT: implicit, so Dropout(0.2) reads as before
+  EMBER_OPTION(DropoutOptions, double, p, 0.5)
 };
 
 /// Zeroes elements with probability p while training (inverted scaling); identity in eval().
-class Dropout : public Module {
+class DropoutImpl : public Cloneable<DropoutImpl> {
  public:
-  explicit Dropout(double p = 0.5);
-  Tensor forward(const Tensor& x) override { return F::dropout(x, p_, is_training()); }
-  std::string extra_repr() const override { return fmt::format("p={}", p_); }
-
- private:
-  double p_;
+  explicit DropoutImpl(const DropoutOptions& options = {});
+  Tensor forward(const Tensor& x) { return F::dropout(x, options.p(), is_training()); }
+  std::string extra_repr() const override { return fmt::format("p={}", options.p()); }
+  DropoutOptions options;
 };
+EMBER_MODULE(Dropout);
 
 struct MaxPool2dOptions {
   MaxPool2dOptions(Size2 kernel_size) : kernel_size_(kernel_size), stride_(kernel_size) {}  // NOLINT
@@ -72,13 +115,16 @@ struct MaxPool2dOptions {
   EMBER_OPTION(MaxPool2dOptions, Size2, dilation, 1)
   EMBER_OPTION(MaxPool2dOptions, bool, ceil_mode, false)
 };
-class MaxPool2d : public Module {
+/// Max over kernel_size windows of [N, C, H, W].
+class MaxPool2dImpl : public Cloneable<MaxPool2dImpl> {
  public:
-  explicit MaxPool2d(const MaxPool2dOptions& options) : Module("MaxPool2d"), options(options) {}
-  Tensor forward(const Tensor& x) override;
+  explicit MaxPool2dImpl(const MaxPool2dOptions& options) : options(options) {}
+  explicit MaxPool2dImpl(Size2 kernel_size) : options(kernel_size) {}
+  Tensor forward(const Tensor& x);
   std::string extra_repr() const override;
   MaxPool2dOptions options;
 };
+EMBER_MODULE(MaxPool2d);
 
 struct AvgPool2dOptions {
   AvgPool2dOptions(Size2 kernel_size) : kernel_size_(kernel_size), stride_(kernel_size) {}  // NOLINT
@@ -88,18 +134,22 @@ struct AvgPool2dOptions {
   EMBER_OPTION(AvgPool2dOptions, bool, ceil_mode, false)
   EMBER_OPTION(AvgPool2dOptions, bool, count_include_pad, true)
 };
-class AvgPool2d : public Module {
+/// Mean over kernel_size windows of [N, C, H, W].
+class AvgPool2dImpl : public Cloneable<AvgPool2dImpl> {
  public:
-  explicit AvgPool2d(const AvgPool2dOptions& options) : Module("AvgPool2d"), options(options) {}
-  Tensor forward(const Tensor& x) override;
+  explicit AvgPool2dImpl(const AvgPool2dOptions& options) : options(options) {}
+  explicit AvgPool2dImpl(Size2 kernel_size) : options(kernel_size) {}
+  Tensor forward(const Tensor& x);
   std::string extra_repr() const override;
   AvgPool2dOptions options;
 };
+EMBER_MODULE(AvgPool2d);
 
-class AdaptiveAvgPool2d : public Module {
+/// Mean over windows chosen so that [N, C, H, W] becomes [N, C, output_size].
+class AdaptiveAvgPool2dImpl : public Cloneable<AdaptiveAvgPool2dImpl> {
  public:
-  explicit AdaptiveAvgPool2d(Size2 output_size) : Module("AdaptiveAvgPool2d"), output_size_(output_size) {}
-  Tensor forward(const Tensor& x) override { return F::adaptive_avg_pool2d(x, output_size_); }
+  explicit AdaptiveAvgPool2dImpl(Size2 output_size) : output_size_(output_size) {}
+  Tensor forward(const Tensor& x) { return F::adaptive_avg_pool2d(x, output_size_); }
   std::string extra_repr() const override {
     return fmt::format("output_size=({}, {})", output_size_.value[0], output_size_.value[1]);
   }
@@ -107,5 +157,6 @@ class AdaptiveAvgPool2d : public Module {
  private:
   Size2 output_size_;
 };
+EMBER_MODULE(AdaptiveAvgPool2d);
 
 }  // namespace ember::nn

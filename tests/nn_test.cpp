@@ -12,19 +12,19 @@ using namespace ember;
 
 // The PyTorch examples MNIST net, as the CNN example builds it.
 struct Net : nn::Module {
-  Net() : nn::Module("Net") {
+  Net() {
     conv1 = register_module("conv1", nn::make<nn::Conv2d>(nn::Conv2dOptions(1, 32, 3)));
     conv2 = register_module("conv2", nn::make<nn::Conv2d>(nn::Conv2dOptions(32, 64, 3)));
     fc1 = register_module("fc1", nn::make<nn::Linear>(9216, 128));
     fc2 = register_module("fc2", nn::make<nn::Linear>(128, 10));
   }
-  Tensor forward(const Tensor& x) override {
+  Tensor forward(const Tensor& x) {
     Tensor h = relu(conv2->forward(relu(conv1->forward(x))));
     h = dropout(max_pool2d(h, {2, 2}).flatten(1), 0.25, is_training());
     return log_softmax(fc2->forward(dropout(relu(fc1->forward(h)), 0.5, is_training())), 1);
   }
-  std::shared_ptr<nn::Conv2d> conv1, conv2;
-  std::shared_ptr<nn::Linear> fc1, fc2;
+  nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 
 TEST(Module, NamesCountsAndTree) {
@@ -66,18 +66,17 @@ TEST(Module, RejectsBadNames) {
   m.register_parameter("w", zeros({1}));
   EXPECT_THROW(m.register_buffer("w", zeros({1})), Error);
   EXPECT_THROW(m.register_module("w", nn::make<nn::ReLU>()), Error);
-  EXPECT_THROW(m.forward(zeros({1})), Error);
 }
 
 TEST(Layers, DefaultInitialisationBounds) {
   manual_seed(1);
-  nn::Linear lin(784, 512);
+  nn::LinearImpl lin(784, 512);
   const double bound = 1.0 / std::sqrt(784.0);  // kaiming_uniform(a=sqrt(5)) == U(+-1/sqrt(fan_in))
   EXPECT_LE(lin.weight.abs().max().item<double>(), bound);
   EXPECT_GT(lin.weight.abs().max().item<double>(), 0.99 * bound);
   EXPECT_LE(lin.bias.abs().max().item<double>(), bound);
   EXPECT_NEAR(ember::std(lin.weight).item<double>(), bound / std::sqrt(3.0), 2e-3 * bound * 10);
-  nn::Conv2d conv(nn::Conv2dOptions(32, 64, 3).stride(2).padding(1).bias(false));
+  nn::Conv2dImpl conv(nn::Conv2dOptions(32, 64, 3).stride(2).padding(1).bias(false));
   EXPECT_EQ(conv.weight.sizes(), (Shape{64, 32, 3, 3}));
   EXPECT_FALSE(conv.bias.defined());
   EXPECT_EQ(conv.forward(zeros({1, 32, 8, 8})).sizes(), (Shape{1, 64, 4, 4}));
@@ -89,7 +88,7 @@ TEST(Layers, DefaultInitialisationBounds) {
 }
 
 TEST(Layers, BatchNormTrainEvalAndBuffers) {
-  nn::BatchNorm2d bn(3);
+  nn::BatchNorm2dImpl bn(3);
   Tensor x = randn({8, 3, 4, 4}) * 3.0 + 2.0;
   Tensor y = bn.forward(x);
   EXPECT_NEAR(y.mean().item<double>(), 0.0, 1e-5);
@@ -106,7 +105,7 @@ TEST(Layers, BatchNormTrainEvalAndBuffers) {
 }
 
 TEST(Layers, DropoutFollowsTrainingMode) {
-  nn::Dropout d(0.5);
+  nn::DropoutImpl d(0.5);
   Tensor x = ones({1000});
   EXPECT_GT((d.forward(x) == 0.0).to(DType::Float32).sum().item<float>(), 300.0f);
   d.eval();
@@ -116,10 +115,10 @@ TEST(Layers, DropoutFollowsTrainingMode) {
 TEST(Layers, SequentialNamesChildrenByPosition) {
   nn::Sequential seq{nn::make<nn::Linear>(4, 3), nn::make<nn::ReLU>(), nn::make<nn::Linear>(3, 2)};
   std::vector<std::string> names;
-  for (auto& [n, _] : seq.named_parameters()) names.push_back(n);
+  for (auto& [n, _] : seq->named_parameters()) names.push_back(n);
   EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"}));
-  EXPECT_EQ(seq.forward(randn({5, 4})).sizes(), (Shape{5, 2}));
-  EXPECT_EQ(seq.size(), 3u);
+  EXPECT_EQ(seq->forward(randn({5, 4})).sizes(), (Shape{5, 2}));
+  EXPECT_EQ(seq->size(), 3u);
   EXPECT_THROW(seq[3], Error);
 }
 
@@ -137,7 +136,7 @@ TEST(StateDict, RoundTripThroughSafetensors) {
 }
 
 TEST(StateDict, StrictLoadSaysWhatDiffers) {
-  nn::Sequential m{nn::make<nn::Linear>(4, 3)};
+  nn::SequentialImpl m{nn::make<nn::Linear>(4, 3)};
   nn::NamedTensors state{{"0.weight", zeros({3, 5})}, {"0.extra", zeros({1})}};
   try {
     m.load_state_dict(state);
@@ -157,7 +156,7 @@ TEST(StateDict, StrictLoadSaysWhatDiffers) {
 
 // Issue 17, finding 7: a file with 1.7M unexpected keys printed all of them.
 TEST(StateDict, LongKeyListsAreCutInTheMessage) {
-  nn::Sequential m{nn::make<nn::Linear>(4, 3)};
+  nn::SequentialImpl m{nn::make<nn::Linear>(4, 3)};
   nn::NamedTensors state{{"0.weight", zeros({3, 4})}, {"0.bias", zeros({3})}};
   for (int i = 0; i < 200000; ++i) state.emplace_back(fmt::format("junk.{:06d}", i), Tensor());
   for (int i = 0; i < 12; ++i) state.emplace_back("0.bias", zeros({3}));  // duplicates
@@ -177,19 +176,19 @@ TEST(StateDict, LongKeyListsAreCutInTheMessage) {
 
 // The same small net as scripts/gen_interop_reference.py builds in PyTorch.
 struct SmallNet : nn::Module {
-  SmallNet() : nn::Module("SmallNet") {
+  SmallNet() {
     conv1 = register_module("conv1", nn::make<nn::Conv2d>(nn::Conv2dOptions(1, 4, 3)));
     bn1 = register_module("bn1", nn::make<nn::BatchNorm2d>(4));
     fc1 = register_module("fc1", nn::make<nn::Linear>(36, 5));
     fc2 = register_module("fc2", nn::make<nn::Linear>(5, 3));
   }
-  Tensor forward(const Tensor& x) override {
-    Tensor h = max_pool2d(relu(bn1->forward(conv1->forward(x))), {2, 2});
-    return fc2->forward(relu(fc1->forward(h.flatten(1))));
+  Tensor forward(const Tensor& x) {
+    Tensor h = max_pool2d(relu(bn1(conv1(x))), {2, 2});
+    return fc2(relu(fc1(h.flatten(1))));
   }
-  std::shared_ptr<nn::Conv2d> conv1;
-  std::shared_ptr<nn::BatchNorm2d> bn1;
-  std::shared_ptr<nn::Linear> fc1, fc2;
+  nn::Conv2d conv1{nullptr};
+  nn::BatchNorm2d bn1{nullptr};
+  nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 
 TEST(StateDict, WeightsFromPyTorchLoadAndGiveTheSameOutput) {

@@ -63,9 +63,8 @@ const Reference& reference() {
   return ref;
 }
 
-std::shared_ptr<nn::Sequential> mlp() {
-  auto m = std::make_shared<nn::Sequential>(
-      std::initializer_list<std::shared_ptr<nn::Module>>{nn::make<nn::Linear>(4, 5), nn::make<nn::Tanh>(), nn::make<nn::Linear>(5, 3)});
+std::shared_ptr<nn::SequentialImpl> mlp() {
+  auto m = std::make_shared<nn::SequentialImpl>(nn::Linear(4, 5), nn::Tanh(), nn::Linear(5, 3));
   m->to(DType::Float64);
   m->load_state_dict(reference().initial);
   return m;
@@ -96,7 +95,7 @@ const std::map<std::string, Factory>& cases() {
   return c;
 }
 
-void train(nn::Module& m, optim::Optimizer& opt, int steps) {
+void train(nn::SequentialImpl& m, optim::Optimizer& opt, int steps) {
   const Tensor x = reference().data.at("x"), y = reference().data.at("y");
   for (int i = 0; i < steps; ++i) {
     opt.zero_grad();
@@ -294,7 +293,7 @@ TEST_F(Hostile, AFailedLoadChangesNothing) {
 TEST(Optim, HostileCheckpointFileIsRefused) {
   Tensor w = zeros({2}, DType::Float64).requires_grad_();
   optim::Adam opt({w}, optim::AdamOptions());
-  nn::Linear model(2, 1);
+  nn::LinearImpl model(2, 1);
   const std::string path = (std::filesystem::temp_directory_path() / "ember_hostile_checkpoint.safetensors").string();
   safetensors::NamedTensors entries;
   for (auto& [k, t] : model.state_dict()) entries.emplace_back("model." + k, t);
@@ -364,8 +363,7 @@ TEST(Optim, ARefusedCheckpointChangesNothing) {
 
 TEST(Optim, LearnsXor) {
   manual_seed(0);
-  auto m = std::make_shared<nn::Sequential>(
-      std::initializer_list<std::shared_ptr<nn::Module>>{nn::make<nn::Linear>(2, 8), nn::make<nn::Tanh>(), nn::make<nn::Linear>(8, 1)});
+  auto m = std::make_shared<nn::SequentialImpl>(nn::Linear(2, 8), nn::Tanh(), nn::Linear(8, 1));
   const Tensor x = tensor({{0, 0}, {0, 1}, {1, 0}, {1, 1}}), y = from_vector(std::vector<float>{0, 1, 1, 0}, Shape{4, 1});
   optim::Adam opt(m->parameters(), optim::AdamOptions(0.05));
   for (int i = 0; i < 500; ++i) {

@@ -50,7 +50,7 @@ void integer_weights(nn::Module& m) {
 // The probe's case: a shared Linear(4, 3), forward on two threads with grad mode
 // on. Each pass records a graph whose leaves are the shared parameters.
 TEST(Threads, SharedLinearInferenceWithGradMode) {
-  nn::Linear fc(4, 3);
+  nn::LinearImpl fc(4, 3);
   const Tensor x = randn({2, 4});
   const Tensor expected = fc.forward(x).detach();
   const int passes = 20000 * scale();
@@ -66,7 +66,7 @@ TEST(Threads, SharedLinearInferenceWithGradMode) {
 
 // A CNN shared by three threads: oneDNN primitives from one cache, run at once.
 TEST(Threads, SharedCnnInference) {
-  nn::Sequential net;
+  nn::SequentialImpl net;
   net.push_back(nn::make<nn::Conv2d>(nn::Conv2dOptions(1, 4, 3).padding(1)));
   net.push_back(nn::make<nn::ReLU>());
   net.push_back(nn::make<nn::MaxPool2d>(nn::MaxPool2dOptions(2)));
@@ -91,7 +91,7 @@ TEST(Threads, SharedCnnInference) {
 // in PyTorch. Integer weights and inputs make the sum exact, so the result
 // must equal passes x threads x one pass's gradient bit for bit.
 TEST(Threads, ConcurrentBackwardOnSharedModelAccumulates) {
-  nn::Sequential net;
+  nn::SequentialImpl net;
   net.push_back(nn::make<nn::Linear>(6, 5));
   net.push_back(nn::make<nn::ReLU>());
   net.push_back(nn::make<nn::Linear>(5, 2));
@@ -119,7 +119,7 @@ TEST(Threads, ConcurrentBackwardOnSharedModelAccumulates) {
 TEST(Threads, SeparateModelsTrainIndependently) {
   auto make = [] {
     manual_seed(7);
-    auto net = std::make_shared<nn::Sequential>();
+    auto net = std::make_shared<nn::SequentialImpl>();
     net->push_back(nn::make<nn::Linear>(8, 16));
     net->push_back(nn::make<nn::Tanh>());
     net->push_back(nn::make<nn::Linear>(16, 3));
@@ -129,7 +129,7 @@ TEST(Threads, SeparateModelsTrainIndependently) {
   const Tensor x = randn({32, 8});
   const Tensor target = randint(0, 3, {32});
   const int steps = 60 * scale();
-  auto train = [&](nn::Sequential& net) {
+  auto train = [&](nn::SequentialImpl& net) {
     optim::Adam opt(net.parameters(), optim::AdamOptions(1e-2));
     for (int s = 0; s < steps; ++s) {
       opt.zero_grad();
@@ -140,7 +140,7 @@ TEST(Threads, SeparateModelsTrainIndependently) {
   auto alone = make();
   train(*alone);
 
-  std::vector<std::shared_ptr<nn::Sequential>> nets;
+  std::vector<std::shared_ptr<nn::SequentialImpl>> nets;
   for (int i = 0; i < 3; ++i) nets.push_back(make());
   on_threads(3, [&](int t) { train(*nets[t]); });
   for (const auto& net : nets) {
