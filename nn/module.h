@@ -126,6 +126,8 @@ class Module : public std::enable_shared_from_this<Module> {
   /// Converts every floating parameter and buffer to `dtype` in place (handles held
   /// elsewhere see the change); gradients are cleared.
   void to(DType dtype);
+  /// The CPU, Ember's one device: nothing to move (LibTorch's model->to(device)).
+  void to(const Device&) {}
 
   /// Number of scalar parameters in the tree.
   std::int64_t num_parameters() const;

@@ -309,8 +309,8 @@ TEST(Optim, HostileCheckpointFileIsRefused) {
 // as "fc", two Adam steps) is refused with a message naming the old format.
 TEST(Optim, CheckpointOfTheOldFormatIsRefusedClearly) {
   struct Net : nn::Module {
-    Net() : nn::Module("Net") { fc = register_module("fc", nn::make<nn::Linear>(3, 2)); }
-    std::shared_ptr<nn::Linear> fc;
+    Net() { fc = register_module("fc", nn::Linear(3, 2)); }
+    nn::Linear fc{nullptr};
   } net;
   optim::Adam opt(net.parameters(), optim::AdamOptions(1e-3).amsgrad(true));
   EXPECT_HAS(test_util::message_of([&] {
@@ -547,7 +547,7 @@ TEST(Schedulers, ResumedFromACheckpointMidScheduleMatchesExactly) {
   const auto make_opt = [](const TensorList& p) {
     return std::make_unique<optim::SGD>(p, optim::SGDOptions(0.1).momentum(0.9));
   };
-  const auto epoch = [](nn::Module& m, optim::Optimizer& opt, optim::StepLR& sched, std::vector<double>& lrs) {
+  const auto epoch = [](nn::SequentialImpl& m, optim::Optimizer& opt, optim::StepLR& sched, std::vector<double>& lrs) {
     train(m, opt, 3);
     sched.step();
     lrs.push_back(sched.get_last_lr()[0]);
