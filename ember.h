@@ -11,6 +11,7 @@
 #include "ember/core/parallel.h"
 #include "ember/core/random.h"
 #include "ember/core/tensor.h"
+#include "ember/core/warning.h"
 #include "ember/data/dataloader.h"
 #include "ember/data/dataset.h"
 #include "ember/data/idx.h"

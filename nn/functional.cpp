@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "ember/autograd/function.h"
+#include "ember/core/warning.h"
 
 namespace ember::nn::functional {
 namespace {
@@ -116,12 +117,25 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEnt
   return nll * (1.0 - o.label_smoothing) + smooth * o.label_smoothing;
 }
 
+namespace {
+// PyTorch's warning for the elementwise losses: target [N] against input
+// [N, 1] broadcasts to [N, N] and silently averages the wrong thing.
+void warn_if_broadcast(const char* op, const Tensor& input, const Tensor& target) {
+  if (input.sizes() != target.sizes())
+    warn_once(fmt::format("{}: using a target size ({}) that is different to the input size ({}); this will likely "
+                          "lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+                          op, shape_str(target.sizes()), shape_str(input.sizes())));
+}
+}  // namespace
+
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  warn_if_broadcast("mse_loss", input, target);
   const Tensor d = input - target;
   return reduce(d * d, reduction);
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  warn_if_broadcast("l1_loss", input, target);
   return reduce(abs(input - target), reduction);
 }
 

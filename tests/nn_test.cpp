@@ -224,3 +224,21 @@ TEST(Losses, CrossEntropyIsStableAndMatchesNll) {
 }
 
 }  // namespace
+
+// mse_loss and l1_loss warn, once, when target and input shapes differ and
+// would broadcast (PyTorch's warning); equal shapes say nothing.
+TEST(Losses, WarnOnceWhenTargetBroadcastsAgainstInput) {
+  std::vector<std::string> heard;
+  auto old = set_warning_handler([&](const std::string& m) { heard.push_back(m); });
+  const Tensor input = zeros({4, 1}), target = zeros({4});
+  nn::F::mse_loss(input, zeros({4, 1}));
+  EXPECT_TRUE(heard.empty());
+  nn::F::mse_loss(input, target);
+  nn::F::mse_loss(input, target);
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_EQ(heard[0], "mse_loss: using a target size ([4]) that is different to the input size ([4, 1]); this will "
+                      "likely lead to incorrect results due to broadcasting. Please ensure they have the same size.");
+  nn::F::l1_loss(input, target);
+  EXPECT_EQ(heard.size(), 2u);
+  set_warning_handler(old);
+}

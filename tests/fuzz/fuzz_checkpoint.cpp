@@ -4,22 +4,15 @@
 // optimizer can use without undefined behaviour.
 #include <ember/ember.h>
 
+#include "checkpoint_net.h"
 #include "fuzz_util.h"
 
 namespace {
 using namespace ember;
 
-struct Net : nn::Module {
-  Net() : nn::Module("Net") {
-    fc = register_module("fc", nn::make<nn::Linear>(3, 2));
-  }
-  Tensor forward(const Tensor& x) override { return fc->forward(x); }
-  std::shared_ptr<nn::Linear> fc;
-};
-
 template <class Opt, class Options>
 void load_and_step(const std::string& path, const Options& options) {
-  Net net;
+  fuzz::CheckpointNet net;
   Opt opt(net.parameters(), options);
   optim::load_checkpoint(path, net, opt);
   opt.zero_grad();
@@ -31,9 +24,8 @@ void load_and_step(const std::string& path, const Options& options) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const fuzz::MemFile file(data, size);
   const std::string path = file.path();
-  fuzz::expect_ember_errors_only([&] { load_and_step<optim::Adam>(path, optim::AdamOptions(1e-3).amsgrad(true)); });
-  fuzz::expect_ember_errors_only([&] { load_and_step<optim::SGD>(path, optim::SGDOptions(0.1).momentum(0.9)); });
-  fuzz::expect_ember_errors_only([&] { load_and_step<optim::Adagrad>(path, optim::AdagradOptions(0.1)); });
-  fuzz::expect_ember_errors_only([&] { load_and_step<optim::RMSprop>(path, optim::RMSpropOptions(0.01).momentum(0.5)); });
+  fuzz::for_each_optimizer([&](auto opt, const char*, const auto& options) {
+    fuzz::expect_ember_errors_only([&] { load_and_step<typename decltype(opt)::type>(path, options); });
+  });
   return 0;
 }

@@ -13,6 +13,8 @@
 
 #include <ember/ember.h>
 
+#include "checkpoint_net.h"
+
 namespace fs = std::filesystem;
 using namespace ember;
 using Bytes = std::vector<std::uint8_t>;
@@ -57,17 +59,11 @@ Bytes gzip(const Bytes& raw) {
   return out;
 }
 
-struct Net : nn::Module {
-  Net() : nn::Module("Net") { fc = register_module("fc", nn::make<nn::Linear>(3, 2)); }
-  Tensor forward(const Tensor& x) override { return fc->forward(x); }
-  std::shared_ptr<nn::Linear> fc;
-};
-
-// A checkpoint of Net after two steps of `Opt`, as the fuzz target loads it.
+// A checkpoint of CheckpointNet after two steps of `Opt`, as the fuzz target loads it.
 template <class Opt, class Options>
 void checkpoint(const fs::path& p, const Options& options) {
   manual_seed(1);
-  Net net;
+  fuzz::CheckpointNet net;
   Opt opt(net.parameters(), options);
   for (int i = 0; i < 2; ++i) {
     opt.zero_grad();
@@ -106,10 +102,9 @@ int main(int argc, char** argv) {
   // Checkpoints for each optimizer the target loads, plus one as a plain
   // safetensors seed.
   const fs::path ck = root / "checkpoint";
-  checkpoint<optim::Adam>(ck / "adam", optim::AdamOptions(1e-3).amsgrad(true));
-  checkpoint<optim::SGD>(ck / "sgd", optim::SGDOptions(0.1).momentum(0.9));
-  checkpoint<optim::Adagrad>(ck / "adagrad", optim::AdagradOptions(0.1));
-  checkpoint<optim::RMSprop>(ck / "rmsprop", optim::RMSpropOptions(0.01).momentum(0.5));
+  fuzz::for_each_optimizer([&](auto opt, const char* name, const auto& options) {
+    checkpoint<typename decltype(opt)::type>(ck / name, options);
+  });
   write(st / "checkpoint_adam", read(ck / "adam"));
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
