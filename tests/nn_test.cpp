@@ -41,8 +41,8 @@ TEST(Module, NamesCountsAndTree) {
             "Net(\n"
             "  (conv1): Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1))\n"
             "  (conv2): Conv2d(32, 64, kernel_size=(3, 3), stride=(1, 1))\n"
-            "  (fc1): Linear(in_features=9216, out_features=128, bias=true)\n"
-            "  (fc2): Linear(in_features=128, out_features=10, bias=true)\n"
+            "  (fc1): Linear(in_features=9216, out_features=128, bias=True)\n"
+            "  (fc2): Linear(in_features=128, out_features=10, bias=True)\n"
             ")");
   int visited = 0;
   net->apply([&](nn::Module&) { ++visited; });
