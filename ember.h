@@ -12,6 +12,7 @@
 #include "ember/core/random.h"
 #include "ember/core/tensor.h"
 #include "ember/core/warning.h"
+#include "ember/data/csv.h"
 #include "ember/data/dataloader.h"
 #include "ember/data/dataset.h"
 #include "ember/data/idx.h"
