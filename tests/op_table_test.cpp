@@ -15,6 +15,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <regex>
+#include <sstream>
 #include <set>
 
 #include <ember/ember.h>
@@ -499,6 +501,35 @@ TEST(OpTableCoverage, EveryRowHasReferenceCases) {
       for (const auto& c : reference_cases()) found = found || c.name == k;
       EXPECT_TRUE(found) << "kink case " << k << " is not in the reference file";
     }
+  }
+}
+
+// ---- issue 10 part A: every public op has a reference case ----
+// Scans the public op headers for declarations and fails for any op without a
+// case named after it ("sort", or "sort_..." for a variant). The exemptions are
+// ops whose result is a mask or an index with no gradient, tested in tensor_test.cpp.
+TEST(OpTableCoverage, EveryPublicOpHasAReferenceCase) {
+  const std::set<std::string> exempt = {"argmax", "argmin", "eq", "ge", "gt", "le", "logical_not", "lt", "ne",
+                                        "one_hot", "wrap_scalar"};
+  std::set<std::string> ops;
+  for (const auto& c : reference_cases()) ops.insert(c.op);
+  const std::regex decl(R"(^(?:Tensor|TensorList|ValuesIndices|UniqueResult)&? +([a-z_0-9]+)\()");
+  for (const char* header : {"ops/ops.h", "ops/nn_ops.h"}) {
+    std::ifstream in(std::string(EMBER_SOURCE_DIR) + "/" + header);
+    ASSERT_TRUE(in) << "cannot open " << header;
+    std::string line;
+    int found = 0;
+    while (std::getline(in, line)) {
+      std::smatch m;
+      if (!std::regex_search(line, m, decl)) continue;
+      ++found;
+      const std::string name = m[1];
+      if (exempt.count(name)) continue;
+      bool covered = false;
+      for (const auto& op : ops) covered = covered || op == name || op.rfind(name + "_", 0) == 0;
+      EXPECT_TRUE(covered) << header << " declares " << name << " but tests/data/op_reference.txt has no case for it";
+    }
+    EXPECT_GT(found, 5) << "no declarations recognised in " << header;
   }
 }
 
