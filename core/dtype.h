@@ -9,7 +9,11 @@
 
 namespace ember {
 
-enum class DType : std::uint8_t { Bool, UInt8, Int64, Float32, Float64 };
+/// Int32 computes as itself. Float16 and BFloat16 (issue 10) are storage
+/// dtypes: to() converts them both ways, safetensors reads and writes them,
+/// elementwise ops read them and compute (and return) float32, and any other
+/// op asks for a conversion first. (Appended, so the older codes keep their values.)
+enum class DType : std::uint8_t { Bool, UInt8, Int64, Float32, Float64, Int32, Float16, BFloat16 };
 
 constexpr DType kDefaultDType = DType::Float32;
 
@@ -23,6 +27,9 @@ constexpr std::size_t itemsize(DType t) {
   switch (t) {
     case DType::Bool:
     case DType::UInt8: return 1;
+    case DType::Float16:
+    case DType::BFloat16: return 2;
+    case DType::Int32:
     case DType::Float32: return 4;
     case DType::Int64:
     case DType::Float64: return 8;
@@ -38,22 +45,51 @@ constexpr std::string_view dtype_name(DType t) {
     case DType::Int64: return "int64";
     case DType::Float32: return "float32";
     case DType::Float64: return "float64";
+    case DType::Int32: return "int32";
+    case DType::Float16: return "float16";
+    case DType::BFloat16: return "bfloat16";
   }
   return "?";
 }
 
-constexpr bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
+constexpr bool is_floating(DType t) {
+  return t == DType::Float32 || t == DType::Float64 || t == DType::Float16 || t == DType::BFloat16;
+}
 
-/// The dtype an op on `a` and `b` computes in (PyTorch's promotion lattice
-/// restricted to Ember's dtypes: bool < uint8 < int64 < float32 < float64).
+/// True for the 16-bit floating dtypes, which Ember stores but computes in float32.
+constexpr bool is_storage_only(DType t) { return t == DType::Float16 || t == DType::BFloat16; }
+
+/// The dtype Ember computes in for values of dtype t (float32 for the 16-bit floats).
+constexpr DType compute_dtype(DType t) { return is_storage_only(t) ? DType::Float32 : t; }
+
+/// Position in PyTorch's promotion lattice: bool < uint8 < int32 < int64 < float16, bfloat16 < float32 < float64.
+constexpr int promotion_rank(DType t) {
+  switch (t) {
+    case DType::Bool: return 0;
+    case DType::UInt8: return 1;
+    case DType::Int32: return 2;
+    case DType::Int64: return 3;
+    case DType::Float16:
+    case DType::BFloat16: return 4;
+    case DType::Float32: return 5;
+    case DType::Float64: return 6;
+  }
+  return 0;
+}
+
+/// The dtype an op on `a` and `b` computes in (PyTorch's promotion lattice; float16
+/// with bfloat16 gives float32, and the 16-bit floats compute in float32 anyway).
 constexpr DType promote_types(DType a, DType b) {
-  return static_cast<std::uint8_t>(a) > static_cast<std::uint8_t>(b) ? a : b;
+  if (a == b) return compute_dtype(a);
+  const DType hi = promotion_rank(a) >= promotion_rank(b) ? a : b;
+  return compute_dtype(promotion_rank(a) == promotion_rank(b) ? DType::Float32 : hi);
 }
 
 template <class T> struct dtype_of;
 template <> struct dtype_of<bool> { static constexpr DType value = DType::Bool; };
 template <> struct dtype_of<std::uint8_t> { static constexpr DType value = DType::UInt8; };
 template <> struct dtype_of<std::int64_t> { static constexpr DType value = DType::Int64; };
+template <> struct dtype_of<std::int32_t> { static constexpr DType value = DType::Int32; };
 template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
 template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
 template <class T> constexpr DType dtype_of_v = dtype_of<T>::value;
@@ -70,6 +106,11 @@ decltype(auto) dispatch(DType t, F&& f) {
     case DType::Int64: return f(TypeTag<std::int64_t>{});
     case DType::Float32: return f(TypeTag<float>{});
     case DType::Float64: return f(TypeTag<double>{});
+    case DType::Int32: return f(TypeTag<std::int32_t>{});
+    case DType::Float16:
+    case DType::BFloat16:
+      throw Error(fmt::format("{} is a storage dtype in Ember: convert it with .to(DType::Float32) first",
+                              dtype_name(t)));
   }
   throw Error("dispatch: unknown dtype");
 }
@@ -82,6 +123,9 @@ decltype(auto) dispatch_floating(DType t, std::string_view op, F&& f) {
     case DType::Float64: return f(TypeTag<double>{});
     default: break;
   }
+  if (is_storage_only(t))
+    throw Error(fmt::format("{}: {} is a storage dtype in Ember: convert it with .to(DType::Float32) first", op,
+                            dtype_name(t)));
   throw Error(fmt::format("{}: expected a floating dtype (float32 or float64), got {}", op,
                           dtype_name(t)));
 }

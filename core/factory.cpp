@@ -1,4 +1,5 @@
 #include "ember/core/factory.h"
+#include "ember/core/half.h"
 
 #include <cmath>
 #include <numeric>
@@ -43,6 +44,13 @@ Tensor generate_random(Shape shape, DType dtype, F draw) {
 
 Tensor full(Shape shape, double value, DType dtype) {
   Tensor t = empty(std::move(shape), dtype);
+  if (is_storage_only(dtype)) {  // one 16-bit pattern, repeated
+    const std::uint16_t bits = dtype == DType::Float16 ? float_to_half(static_cast<float>(value)).bits
+                                                       : float_to_bfloat16(static_cast<float>(value)).bits;
+    auto* p = static_cast<std::uint16_t*>(t.raw_data());
+    std::fill(p, p + t.numel(), bits);
+    return t;
+  }
   dispatch(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = t.data_ptr<T>();

@@ -20,6 +20,7 @@
 #include "ember/core/device.h"
 #include "ember/core/dtype.h"
 #include "ember/core/error.h"
+#include "ember/core/half.h"
 #include "ember/core/shape.h"
 #include "ember/core/storage.h"
 
@@ -260,6 +261,10 @@ std::int64_t element_offset(const Tensor& t, const std::int64_t* index);
 /// Reads the element at storage offset `off` of `t`, converted to T.
 template <class T>
 T read_as(const Tensor& t, std::int64_t off) {
+  if (is_storage_only(t.dtype())) {
+    const std::uint16_t bits = static_cast<const std::uint16_t*>(t.plain_impl().storage->data())[off];
+    return static_cast<T>(t.dtype() == DType::Float16 ? half_to_float(Half{bits}) : bfloat16_to_float(BFloat16{bits}));
+  }
   return dispatch(t.dtype(), [&](auto tag) {
     using S = typename decltype(tag)::type;
     return static_cast<T>(static_cast<const S*>(t.plain_impl().storage->data())[off]);

@@ -183,4 +183,9 @@ Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y,
   return reduce(loss, options.reduction());
 }
 
+// ---- issue 10 part A ----
+Tensor pad(const Tensor& x, const PadFuncOptions& options) {
+  return ember::pad(x, options.pad(), options.mode(), options.value());
+}
+
 }  // namespace ember::nn::functional

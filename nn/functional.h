@@ -3,8 +3,10 @@
 /// including the losses. Layers are the ops of ops/nn_ops.h; losses are
 /// compositions of differentiable ops.
 #include <optional>
+#include <string>
 #include <string_view>
 
+#include "ember/core/options.h"
 #include "ember/nn/loss_options.h"
 #include "ember/ops/nn_ops.h"
 #include "ember/ops/ops.h"
@@ -25,6 +27,27 @@ using ember::relu;
 using ember::sigmoid;
 using ember::softmax;
 using ember::tanh;
+
+// ---- issue 10 part A: activations and pad ----
+using ember::elu;
+using ember::hardtanh;
+using ember::mish;
+using ember::silu;
+using ember::softplus;
+
+/// F.pad's arguments: `PadFuncOptions({1, 1, 2, 0}).mode("reflect")`; pad lists
+/// {left, right} for the last dim, then the dim before, ...; negative values crop.
+struct PadFuncOptions {
+  PadFuncOptions(Shape pad) : pad_(std::move(pad)) {}  // NOLINT: implicit, as LibTorch's
+  EMBER_OPTION(PadFuncOptions, Shape, pad, {})
+  /// "constant", "reflect", "replicate" or "circular".
+  EMBER_OPTION(PadFuncOptions, std::string, mode, "constant")
+  /// The fill value of "constant" mode.
+  EMBER_OPTION(PadFuncOptions, double, value, 0.0)
+};
+/// Pads x as torch.nn.functional.pad does (see ember::pad).
+Tensor pad(const Tensor& x, const PadFuncOptions& options);
+// ---- end of issue 10 part A ----
 
 /// Cross entropy from logits: logits [N, C], targets [N] (int64 class indices).
 /// Stable for large logits (uses log_softmax). Mean reduction divides by the

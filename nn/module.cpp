@@ -269,6 +269,11 @@ NamedTensors Module::state_dict() const {
 }
 
 void Module::load_state_dict(const NamedTensors& state, bool strict) {
+  load_state_dict(state, LoadOptions().strict(strict));
+}
+
+void Module::load_state_dict(const NamedTensors& state, const LoadOptions& options) {
+  const bool strict = options.strict();
   NamedTensors mine = state_dict();
   std::map<std::string, Tensor> given;
   std::vector<std::string> duplicates, missing, unexpected, mismatched;
@@ -282,9 +287,14 @@ void Module::load_state_dict(const NamedTensors& state, bool strict) {
       missing.push_back(name);
       continue;
     }
-    if (it->second.sizes() != t.sizes() || it->second.dtype() != t.dtype())
-      mismatched.push_back(fmt::format("{}: checkpoint {} {} vs model {} {}", name, shape_str(it->second.sizes()),
-                                       it->second.dtype(), shape_str(t.sizes()), t.dtype()));
+    const bool convertible = options.convert_dtypes() && it->second.is_floating_point() && t.is_floating_point();
+    if (it->second.sizes() != t.sizes() || (it->second.dtype() != t.dtype() && !convertible))
+      mismatched.push_back(fmt::format("{}: checkpoint {} {} vs model {} {}{}", name, shape_str(it->second.sizes()),
+                                       it->second.dtype(), shape_str(t.sizes()), t.dtype(),
+                                       it->second.sizes() == t.sizes() && it->second.is_floating_point() &&
+                                               t.is_floating_point()
+                                           ? " (LoadOptions().convert_dtypes(true) converts it)"
+                                           : ""));
   }
   for (const auto& [name, _] : given)
     if (!known.count(name)) unexpected.push_back(name);
@@ -307,8 +317,12 @@ void Module::save(const std::string& path, const std::map<std::string, std::stri
 }
 
 std::map<std::string, std::string> Module::load(const std::string& path, bool strict) {
+  return load(path, LoadOptions().strict(strict));
+}
+
+std::map<std::string, std::string> Module::load(const std::string& path, const LoadOptions& options) {
   safetensors::File f = safetensors::load(path);
-  load_state_dict(f.tensors, strict);
+  load_state_dict(f.tensors, options);
   return f.metadata;
 }
 

@@ -19,12 +19,22 @@
 #include <fmt/format.h>
 
 #include "ember/core/named_tensors.h"
+#include "ember/core/options.h"
 
 namespace ember::nn {
 
 using ember::NamedTensors;
 
 class Module;
+
+/// How Module::load and load_state_dict treat a checkpoint (issue 10).
+struct LoadOptions {
+  /// The names must match exactly (else entries missing on either side are skipped).
+  EMBER_OPTION(LoadOptions, bool, strict, true)
+  /// Converts floating tensors of another floating dtype (a PyTorch float16 or
+  /// bfloat16 checkpoint) to the model's dtype, instead of refusing them.
+  EMBER_OPTION(LoadOptions, bool, convert_dtypes, false)
+};
 
 namespace detail {
 /// The readable name of a type ("std::tuple<ember::Tensor, ember::Tensor>").
@@ -137,10 +147,14 @@ class Module : public std::enable_shared_from_this<Module> {
   /// Copies values in by name. strict: the names must match exactly; always: shapes and
   /// dtypes must. The error lists every missing, unexpected and mismatched entry.
   void load_state_dict(const NamedTensors& state, bool strict = true);
+  /// As above; `LoadOptions().convert_dtypes(true)` converts floating dtypes.
+  void load_state_dict(const NamedTensors& state, const LoadOptions& options);
   /// state_dict() to a safetensors file (atomically), with metadata such as the architecture.
   void save(const std::string& path, const std::map<std::string, std::string>& metadata = {}) const;
   /// Loads a safetensors file written by save() or by PyTorch; returns its metadata.
   std::map<std::string, std::string> load(const std::string& path, bool strict = true);
+  /// As above: `net->load("half.safetensors", nn::LoadOptions().convert_dtypes(true))`.
+  std::map<std::string, std::string> load(const std::string& path, const LoadOptions& options);
 
   /// The tree, as PyTorch prints a model.
   std::string to_string() const;

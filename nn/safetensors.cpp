@@ -47,8 +47,8 @@ constexpr DTypeInfo kDTypes[] = {
     {"U8", 8, DType::UInt8},   {"I8", 8, {}},
     {"F8_E5M2", 8, {}},        {"F8_E4M3", 8, {}},
     {"F8_E8M0", 8, {}},        {"I16", 16, {}},
-    {"U16", 16, {}},           {"F16", 16, {}},
-    {"BF16", 16, {}},          {"I32", 32, {}},
+    {"U16", 16, {}},           {"F16", 16, DType::Float16},
+    {"BF16", 16, DType::BFloat16}, {"I32", 32, DType::Int32},
     {"U32", 32, {}},           {"F32", 32, DType::Float32},
     {"C64", 64, {}},           {"F64", 64, DType::Float64},
     {"I64", 64, DType::Int64}, {"U64", 64, {}},
@@ -588,7 +588,7 @@ std::vector<Entry> read_header(std::string_view text, std::uint64_t data_size, c
   check_layout(file, entries, data_size);
   for (const Entry& e : entries)
     EMBER_CHECK(e.dtype->dtype.has_value(),
-                "safetensors: {}: unsupported dtype {} for tensor {} (Ember reads F32, F64, I64, U8 and BOOL)", file,
+                "safetensors: {}: unsupported dtype {} for tensor {} (Ember reads F64, F32, F16, BF16, I64, I32, U8 and BOOL)", file,
                 e.dtype->name, display(e.name));
   return entries;
 }

@@ -61,6 +61,54 @@ class GELUImpl : public Cloneable<GELUImpl> {
 };
 EMBER_MODULE(GELU);
 
+// ---- issue 10 part A: more activations ----
+/// x * sigmoid(x), elementwise.
+class SiLUImpl : public Cloneable<SiLUImpl> {
+ public:
+  Tensor forward(const Tensor& x) { return F::silu(x); }
+};
+EMBER_MODULE(SiLU);
+
+/// x * tanh(softplus(x)), elementwise.
+class MishImpl : public Cloneable<MishImpl> {
+ public:
+  Tensor forward(const Tensor& x) { return F::mish(x); }
+};
+EMBER_MODULE(Mish);
+
+/// x limited to [min_val, max_val].
+class HardtanhImpl : public Cloneable<HardtanhImpl> {
+ public:
+  explicit HardtanhImpl(double min_val = -1.0, double max_val = 1.0) : min_val(min_val), max_val(max_val) {
+    EMBER_CHECK(max_val > min_val, "Hardtanh: max_val ({}) must be greater than min_val ({})", max_val, min_val);
+  }
+  Tensor forward(const Tensor& x) { return F::hardtanh(x, min_val, max_val); }
+  std::string extra_repr() const override { return fmt::format("min_val={}, max_val={}", min_val, max_val); }
+  double min_val, max_val;
+};
+EMBER_MODULE(Hardtanh);
+
+/// x for x > 0, alpha * (exp(x) - 1) otherwise.
+class ELUImpl : public Cloneable<ELUImpl> {
+ public:
+  explicit ELUImpl(double alpha = 1.0) : alpha(alpha) {}
+  Tensor forward(const Tensor& x) { return F::elu(x, alpha); }
+  std::string extra_repr() const override { return fmt::format("alpha={}", alpha); }
+  double alpha;
+};
+EMBER_MODULE(ELU);
+
+/// log(1 + exp(beta x)) / beta, and x where beta x > threshold.
+class SoftplusImpl : public Cloneable<SoftplusImpl> {
+ public:
+  explicit SoftplusImpl(double beta = 1.0, double threshold = 20.0) : beta(beta), threshold(threshold) {}
+  Tensor forward(const Tensor& x) { return F::softplus(x, beta, threshold); }
+  std::string extra_repr() const override { return fmt::format("beta={}, threshold={}", beta, threshold); }
+  double beta, threshold;
+};
+EMBER_MODULE(Softplus);
+// ---- end of issue 10 part A ----
+
 /// softmax over `dim`.
 class SoftmaxImpl : public Cloneable<SoftmaxImpl> {
  public:

@@ -120,6 +120,106 @@ Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const T
 /// [..., num_classes] int64 one-hot of int64 labels; num_classes = max + 1 when negative.
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);
 
+// ---- issue 10 part A: shape and indexing (ops/shape_extra.cpp, ops/scatter.cpp) ----
+/// `chunks` views of nearly equal size along dim (the last may be smaller; fewer when the dim is short).
+TensorList chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim = 0);
+/// Views of `split_size` elements along dim (the last may be smaller).
+TensorList split(const Tensor& x, std::int64_t split_size, std::int64_t dim = 0);
+/// Views of the given sizes along dim; the sizes must add up to the dim's size.
+TensorList split(const Tensor& x, const Shape& split_sizes, std::int64_t dim = 0);
+/// The slices x.select(dim, i) for every i.
+TensorList unbind(const Tensor& x, std::int64_t dim = 0);
+/// x reversed along each of `dims`.
+Tensor flip(const Tensor& x, Shape dims);
+/// x shifted cyclically by shifts[i] along dims[i]; with no dims, over the flattened tensor.
+Tensor roll(const Tensor& x, Shape shifts, Shape dims = {});
+/// F.pad: `pad` = {left, right} for the last dim, then the one before, ...; negative values crop.
+/// mode "constant" (with `value`), "reflect", "replicate" or "circular".
+Tensor pad(const Tensor& x, Shape pad, std::string_view mode = "constant", double value = 0.0);
+/// x repeated repeats[i] times along dim i (len(repeats) >= rank; extra leading dims are new).
+Tensor repeat(const Tensor& x, Shape repeats);
+/// numpy's tile: like repeat, with `reps` padded with leading 1s when shorter than the rank.
+Tensor tile(const Tensor& x, Shape reps);
+/// The lower (tril) / upper (triu) triangle of the last two dims, the rest zeroed;
+/// diagonal > 0 moves the border above the main diagonal.
+Tensor tril(const Tensor& x, std::int64_t diagonal = 0);
+Tensor triu(const Tensor& x, std::int64_t diagonal = 0);
+/// 1-d x: a square matrix with x on the `diagonal`-th diagonal; 2-d x: that diagonal as 1-d.
+Tensor diag(const Tensor& x, std::int64_t diagonal = 0);
+/// The diagonal of the (dim1, dim2) planes, moved to the last dim.
+Tensor diagonal(const Tensor& x, std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1);
+/// x with `value` where `mask` (bool, broadcast to x) is true.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
+/// As above with a 0-d tensor value (differentiable in it).
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value);
+/// The elements of x where mask (broadcast together) is true, as 1-d.
+Tensor masked_select(const Tensor& x, const Tensor& mask);
+/// x with out[index[i][j]][j] = src[i][j] for dim 0, and so on (duplicate indices: one of them wins).
+Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, double value);
+/// x with src reduced into it at `index` along dim: reduce "sum", "mean", "amax" or "amin".
+/// include_self = false ignores x's values at the positions that receive something.
+Tensor scatter_reduce(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src,
+                      std::string_view reduce, bool include_self = true);
+/// The indices of the nonzero elements: [count, rank] int64, in row-major order.
+Tensor nonzero(const Tensor& x);
+struct UniqueResult {
+  Tensor values;   // sorted distinct values, 1-d
+  Tensor inverse;  // int64, x's shape: the position of each element in values (when asked)
+  Tensor counts;   // int64, values' shape: occurrences of each value (when asked)
+};
+/// The distinct elements of x (flattened), sorted; no gradient.
+UniqueResult unique(const Tensor& x, bool sorted = true, bool return_inverse = false, bool return_counts = false);
+
+// ---- issue 10 part A: sort family (ops/sort.cpp) ----
+/// Values and indices along dim in ascending (or descending) order; always stable
+/// (equal values keep their order). NaN sorts as the largest value, as in PyTorch.
+ValuesIndices sort(const Tensor& x, std::int64_t dim = -1, bool descending = false, bool stable = false);
+/// The indices that sort x along dim (stable).
+Tensor argsort(const Tensor& x, std::int64_t dim = -1, bool descending = false, bool stable = false);
+/// The k largest (or smallest) along dim and their indices, in sorted order.
+ValuesIndices topk(const Tensor& x, std::int64_t k, std::int64_t dim = -1, bool largest = true, bool sorted = true);
+/// The k-th smallest (1-based) along dim and its index.
+ValuesIndices kthvalue(const Tensor& x, std::int64_t k, std::int64_t dim = -1, bool keepdim = false);
+/// The lower median (element (n-1)/2 in sorted order) of all elements (0-d).
+Tensor median(const Tensor& x);
+/// The lower median along dim and its index.
+ValuesIndices median(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// Running sum along dim (integers accumulate in int64, as PyTorch).
+Tensor cumsum(const Tensor& x, std::int64_t dim);
+/// Running product along dim; the gradient is exact where x has zeros.
+Tensor cumprod(const Tensor& x, std::int64_t dim);
+
+// ---- issue 10 part A: numerics (ops/numerics.cpp) ----
+/// Bool masks of NaN / +-inf / finite elements (integers are always finite).
+Tensor isnan(const Tensor& x);
+Tensor isinf(const Tensor& x);
+Tensor isfinite(const Tensor& x);
+/// NaN -> nan, +inf -> posinf, -inf -> neginf (default: the dtype's largest / lowest finite value).
+Tensor nan_to_num(const Tensor& x, double nan = 0.0, std::optional<double> posinf = std::nullopt,
+                  std::optional<double> neginf = std::nullopt);
+/// True when any / all elements are nonzero (0-d bool), or along dims.
+Tensor any(const Tensor& x);
+Tensor any(const Tensor& x, Shape dims, bool keepdim = false);
+Tensor all(const Tensor& x);
+Tensor all(const Tensor& x, Shape dims, bool keepdim = false);
+/// log(exp(a) + exp(b)), without overflow; broadcasts.
+Tensor logaddexp(const Tensor& a, const Tensor& b);
+/// log(1 + x) and exp(x) - 1, accurate near 0.
+Tensor log1p(const Tensor& x);
+Tensor expm1(const Tensor& x);
+/// log(1 + exp(beta x)) / beta; x itself where beta x > threshold.
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+/// x * sigmoid(x).
+Tensor silu(const Tensor& x);
+/// x * tanh(softplus(x)).
+Tensor mish(const Tensor& x);
+/// x limited to [min_val, max_val]; the gradient is 0 at and beyond the bounds (PyTorch's).
+Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
+/// x for x > 0, alpha * (exp(x) - 1) otherwise.
+Tensor elu(const Tensor& x, double alpha = 1.0);
+// ---- end of issue 10 part A ----
+
 // ---- views as free functions (see Tensor's methods) ----
 Tensor view(const Tensor& x, Shape shape);
 Tensor reshape(const Tensor& x, Shape shape);

@@ -34,10 +34,11 @@ def save(path, tensors, metadata=None):
     header, offset, blobs = {}, 0, []
     if metadata:
         header["__metadata__"] = metadata
-    dtypes = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
+    dtypes = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64",
+              torch.float16: "F16", torch.bfloat16: "BF16", torch.int32: "I32"}  # issue 10: the 16-bit floats, I32
     for name in sorted(tensors):
         t = tensors[name].detach().contiguous()
-        data = t.numpy().tobytes()
+        data = (t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy().tobytes()  # numpy has no bfloat16
         header[name] = {"dtype": dtypes[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         offset += len(data)
         blobs.append(data)
@@ -62,6 +63,20 @@ def main():
     save(os.path.join(out, "torch_small_net.safetensors"), net.state_dict(), {"framework": "pytorch " + torch.__version__})
     save(os.path.join(out, "torch_small_net_io.safetensors"), {"input": x, "output": y})
     print("wrote", len(net.state_dict()), "tensors")
+    # ---- issue 10 part A: the same model saved in half precision (model.half() / .bfloat16()), with the
+    # output of the rounded weights computed in float32, and an int32 tensor ----
+    for dtype, tag in [(torch.float16, "f16"), (torch.bfloat16, "bf16")]:
+        low = SmallNet()
+        low.load_state_dict(net.state_dict())
+        low.to(dtype)
+        rounded = SmallNet()
+        rounded.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in low.state_dict().items()})
+        rounded.eval()
+        with torch.no_grad():
+            y_low = rounded(x)
+        save(os.path.join(out, f"torch_small_net_{tag}.safetensors"), low.state_dict(),
+             {"framework": "pytorch " + torch.__version__, "output": " ".join(repr(v) for v in y_low.reshape(-1).tolist())})
+    save(os.path.join(out, "torch_int32.safetensors"), {"counts": torch.tensor([[1, -2, 3], [2147483647, -2147483648, 0]], dtype=torch.int32)})
 
 
 if __name__ == "__main__":

@@ -249,6 +249,166 @@ case("nll_loss_mean", "ignore", lambda x, y: F.nll_loss(x, y, ignore_index=1), [
 case("nll_loss_sum", "basic", lambda x, y: F.nll_loss(x, y, reduction="sum"), [randn(4, 3), index(3, 4)])
 
 
+# ---- issue 10 part A: shape and indexing ----
+def weighted(parts, dim):  # pieces joined with a weight each, so sizes and order both show
+    return torch.cat([t * (i + 1) for i, t in enumerate(parts)], dim)
+
+
+def unique_rows(n, rows, cols):  # an index without duplicates per column (scatter's result is then defined)
+    return ("i", torch.stack([torch.randperm(n)[:rows] for _ in range(cols)], 1), False)
+
+
+def special():  # NaN, +-inf and ordinary values
+    return ("f", torch.tensor([[0.5, float("nan"), -float("inf")], [float("inf"), -2.0, 0.0]], dtype=D), False)
+
+
+case("chunk", "uneven", lambda x: weighted(torch.chunk(x, 3, 1), 1), [randn(2, 5)])
+case("chunk", "fewer", lambda x: weighted(torch.chunk(x, 3, 0), 0), [randn(4, 2)])
+case("chunk", "size1", lambda x: weighted(torch.chunk(x, 2, 1), 1), [randn(3, 1)])
+case("split_sizes", "dim1", lambda x: weighted(torch.split(x, [1, 3, 0, 2], 1), 1), [randn(2, 6)])
+case("split", "size2", lambda x: weighted(torch.split(x, 2, 0), 0), [randn(5, 3)])
+case("unbind", "dim1", lambda x: torch.stack([t * (i + 1) for i, t in enumerate(torch.unbind(x, 1))], 0), [randn(2, 3, 2)])
+case("flip", "dims02", lambda x: torch.flip(x, [0, 2]), [randn(2, 3, 4)])
+case("flip", "last", lambda x: torch.flip(x, [-1]), [randn(3, 4)])
+case("flip", "empty", lambda x: torch.flip(x, [0]), [randn(0, 3)])
+case("roll", "dims", lambda x: torch.roll(x, (1, -2), (0, 1)), [randn(3, 4)])
+case("roll", "flat", lambda x: torch.roll(x, 3), [randn(2, 3)])
+case("roll", "large", lambda x: torch.roll(x, -7, 1), [randn(2, 3)])
+case("pad_constant", "2d", lambda x: F.pad(x, (1, 2), value=0.5), [randn(3, 4)])
+case("pad_constant_crop", "3d", lambda x: F.pad(x, (1, -1, 2, 0)), [randn(2, 3, 4)])
+case("pad_constant_crop", "size1", lambda x: F.pad(x, (1, -1, 2, 0)), [randn(1, 1, 4)])
+case("pad_reflect", "3d", lambda x: F.pad(x, (2, 1), mode="reflect"), [randn(1, 2, 5)])
+case("pad_reflect2d", "4d", lambda x: F.pad(x, (1, 1, 2, 0), mode="reflect"), [randn(1, 2, 3, 4)])
+case("pad_replicate", "3d", lambda x: F.pad(x, (2, 3), mode="replicate"), [randn(2, 1, 3)])
+case("pad_replicate2d", "4d", lambda x: F.pad(x, (1, 2, 3, 1), mode="replicate"), [randn(1, 1, 2, 3)])
+case("pad_circular", "3d", lambda x: F.pad(x, (2, 1), mode="circular"), [randn(1, 2, 4)])
+case("pad_circular2d", "4d", lambda x: F.pad(x, (1, 1, 2, 2), mode="circular"), [randn(1, 1, 3, 3)])
+case("repeat", "new_dim", lambda x: x.repeat(2, 1, 3), [randn(2, 3)])
+case("repeat", "size1", lambda x: x.repeat(2, 2), [randn(1, 3)])
+case("repeat_zero", "empty", lambda x: x.repeat(0, 2), [randn(2, 3)])
+case("tile", "short", lambda x: x.tile((2,)), [randn(2, 3)])
+case("tile_long", "3d", lambda x: x.tile((2, 1, 2)), [randn(2, 3)])
+case("tril", "square", lambda x: torch.tril(x), [randn(4, 4)])
+case("tril_m1", "batched", lambda x: torch.tril(x, -1), [randn(2, 3, 4)])
+case("triu", "square", lambda x: torch.triu(x), [randn(4, 4)])
+case("triu_1", "wide", lambda x: torch.triu(x, 1), [randn(3, 5)])
+case("triu_1", "empty", lambda x: torch.triu(x, 1), [randn(0, 5)])
+case("diag", "vector", lambda x: torch.diag(x), [randn(3)])
+case("diag_1", "vector", lambda x: torch.diag(x, 1), [randn(3)])
+case("diag_m2", "matrix", lambda x: torch.diag(x, -2), [randn(4, 3)])
+case("diag_m2", "vector", lambda x: torch.diag(x, -2), [randn(2)])
+case("diag", "matrix", lambda x: torch.diag(x), [randn(3, 4)])
+case("diagonal", "2d", lambda x: torch.diagonal(x), [randn(4, 3)])
+case("diagonal_12_o1", "3d", lambda x: torch.diagonal(x, 1, 1, 2), [randn(2, 3, 4)])
+case("diagonal_20_m1", "3d", lambda x: torch.diagonal(x, -1, 2, 0), [randn(3, 2, 4)])
+case("masked_fill", "broadcast", lambda x, m: x.masked_fill(m, 2.5), [randn(3, 4), mask(4)])
+case("masked_fill", "same", lambda x, m: x.masked_fill(m, 2.5), [randn(2, 3), mask(2, 3)])
+case("masked_fill_tensor", "0d_value", lambda x, m, v: x.masked_fill(m, v), [randn(3, 4), mask(3, 1), randn()])
+case("masked_select", "same", lambda x, m: torch.masked_select(x, m), [randn(3, 4), mask(3, 4)])
+case("masked_select", "broadcast", lambda x, m: torch.masked_select(x, m), [randn(3, 4), mask(4)])
+case("scatter", "dim0", lambda x, i, s: torch.scatter(x, 0, i, s), [randn(4, 3), unique_rows(4, 2, 3), randn(2, 3)])
+case("scatter_dim1", "small_index", lambda x, i, s: torch.scatter(x, 1, i, s),
+     [randn(3, 4), ("i", torch.tensor([[3, 0], [1, 2]]), False), randn(2, 2)])
+case("scatter_value", "dim0", lambda x, i: torch.scatter(x, 0, i, -1.5), [randn(4, 3), unique_rows(4, 3, 3)])
+for red in ["sum", "mean", "amax", "amin"]:
+    gen = distinct if red in ("amax", "amin") else randn
+    case(f"scatter_reduce_{red}", "include_self", lambda x, i, s, red=red: torch.scatter_reduce(x, 0, i, s, red),
+         [gen(3, 4), index(3, 5, 4), gen(5, 4)])
+    case(f"scatter_reduce_{red}_noself", "exclude_self",
+         lambda x, i, s, red=red: torch.scatter_reduce(x, 0, i, s, red, include_self=False),
+         [gen(3, 4), index(2, 5, 4), gen(5, 4)])
+case("scatter_reduce_sum_dim1", "small_index", lambda x, i, s: torch.scatter_reduce(x, 1, i, s, "sum"),
+     [randn(2, 3), ("i", torch.tensor([[0, 0], [2, 1]]), False), randn(2, 2)])
+case("scatter_reduce_amax", "ties", lambda x, i, s: torch.scatter_reduce(x, 0, i, s, "amax"),
+     [values([[1.0, 2.0]]), ("i", torch.tensor([[0, 0], [0, 0]]), False), values([[1.0, 0.0], [1.0, 2.0]])])
+case("nonzero", "2d", lambda x: torch.nonzero(x).double(), [const(values([[0.0, 1.5, 0.0], [-2.0, 0.0, 3.0]]))])
+case("nonzero", "empty", lambda x: torch.nonzero(x).double(), [const(randn(0, 3))])
+case("nonzero", "none", lambda x: torch.nonzero(x).double(), [const(values([[0.0, 0.0]]))])
+case("nonzero", "0d", lambda x: torch.nonzero(x).double(), [const(values(2.0))])
+ties = values([[2.0, -1.0, 2.0, 0.5], [0.5, 2.0, -1.0, 3.0]])
+case("unique", "ties", lambda x: torch.unique(x), [const(ties)])
+case("unique", "empty", lambda x: torch.unique(x), [const(randn(0, 2))])
+case("unique_inverse", "ties", lambda x: torch.unique(x, return_inverse=True)[1].double(), [const(ties)])
+case("unique_counts", "ties", lambda x: torch.unique(x, return_counts=True)[1].double(), [const(ties)])
+case("unique_counts", "empty", lambda x: torch.unique(x, return_counts=True)[1].double(), [const(randn(0))])
+
+# ---- issue 10 part A: sort family ----
+tied = values([[3.0, 1.0, 3.0, 2.0, 1.0], [0.0, 0.0, -1.0, 0.0, 5.0], [2.0, 2.0, 2.0, 2.0, 2.0]])
+case("sort", "dim1", lambda x: torch.sort(x, 1).values, [distinct(3, 4)])
+case("sort", "ties", lambda x: torch.sort(x, dim=1, stable=True).values, [tied])
+case("sort_desc_dim0", "3d", lambda x: torch.sort(x, 0, descending=True).values, [distinct(3, 2, 2)])
+case("sort_desc_dim0", "empty", lambda x: torch.sort(x, 0, descending=True).values, [randn(0, 2)])
+case("sort_indices", "ties", lambda x: torch.sort(x, dim=-1, stable=True).indices.double(), [const(tied)])
+case("sort_indices_desc", "ties", lambda x: torch.sort(x, dim=-1, descending=True, stable=True).indices.double(), [const(tied)])
+case("sort_indices", "nan", lambda x: torch.sort(x, dim=-1, stable=True).indices.double(),
+     [const(values([[1.0, float("nan"), -1.0, float("nan"), 0.0]]))])
+case("argsort", "dim0", lambda x: torch.argsort(x, dim=0, stable=True).double(), [const(tied)])
+case("argsort_desc", "ties", lambda x: torch.argsort(x, dim=1, descending=True, stable=True).double(), [const(tied)])
+case("topk", "k2", lambda x: torch.topk(x, 2).values, [distinct(3, 5)])
+case("topk_smallest_dim0", "k3", lambda x: torch.topk(x, 3, 0, largest=False).values, [distinct(4, 3)])
+case("topk_smallest_dim0", "size1", lambda x: torch.topk(x, 3, 0, largest=False).values, [distinct(3, 1)])
+case("topk_k0", "empty_result", lambda x: torch.topk(x, 0).values, [randn(2, 3)])
+case("topk_indices", "k2", lambda x: torch.topk(x, 2).indices.double(), [const(distinct(3, 5))])
+case("topk_smallest_indices", "k3", lambda x: torch.topk(x, 3, 0, largest=False).indices.double(), [const(distinct(4, 3))])
+case("kthvalue", "k2", lambda x: torch.kthvalue(x, 2, 1).values, [distinct(3, 4)])
+case("kthvalue_keepdim_dim0", "k3", lambda x: torch.kthvalue(x, 3, 0, keepdim=True).values, [distinct(4, 2)])
+case("kthvalue_indices", "k2", lambda x: torch.kthvalue(x, 2, 1).indices.double(), [const(distinct(3, 4))])
+many_ties = const(("f", torch.randint(0, 3, (4, 25)).to(D), False))
+case("kthvalue_indices", "ties", lambda x: torch.kthvalue(x, 2, 1).indices.double(), [const(tied)])
+case("kthvalue_k9_indices", "many_ties", lambda x: torch.kthvalue(x, 9, 1).indices.double(), [many_ties])
+case("median_indices", "many_ties", lambda x: torch.median(x, 1).indices.double(), [many_ties])
+case("median_all", "odd", torch.median, [distinct(3, 3)])
+case("median_all", "even", torch.median, [distinct(2, 3)])
+case("median_dim", "dim1", lambda x: torch.median(x, 1).values, [distinct(3, 4)])
+case("median_dim", "ties", lambda x: torch.median(x, 1).values, [tied])
+case("median_keepdim_dim0", "odd", lambda x: torch.median(x, 0, keepdim=True).values, [distinct(5, 2)])
+case("median_indices", "dim1", lambda x: torch.median(x, 1).indices.double(), [const(distinct(3, 4))])
+case("median_indices", "ties", lambda x: torch.median(x, 1).indices.double(), [const(tied)])
+case("median_indices", "nan", lambda x: torch.median(x, 1).indices.double(),
+     [const(values([[1.0, float("nan"), 0.0, float("nan")], [2.0, 1.0, 0.0, 3.0]]))])
+case("cumsum", "dim1", lambda x: torch.cumsum(x, 1), [randn(3, 4)])
+case("cumsum_dim0", "3d", lambda x: torch.cumsum(x, 0), [randn(3, 2, 2)])
+case("cumsum_dim0", "empty", lambda x: torch.cumsum(x, 0), [randn(0, 2)])
+case("cumsum_dim0", "0d", lambda x: torch.cumsum(x, 0), [randn()])
+case("cumprod", "dim1", lambda x: torch.cumprod(x, 1), [randn(3, 4)])
+case("cumprod", "one_zero", lambda x: torch.cumprod(x, 1), [values([[1.5, 0.0, -2.0, 0.5], [0.7, -1.2, 2.0, 0.0]])])
+case("cumprod", "two_zeros", lambda x: torch.cumprod(x, 1), [values([[0.0, 1.5, 0.0, -2.0, 0.5]])])
+case("cumprod_dim0", "zeros_3d", lambda x: torch.cumprod(x, 0),
+     [values([[[1.0, 0.0], [2.0, 1.5]], [[0.0, 2.0], [-1.0, 0.5]], [[3.0, -1.0], [0.5, 0.0]]])])
+
+# ---- issue 10 part A: numerics ----
+case("isnan", "special", lambda x: torch.isnan(x).double(), [special()])
+case("isinf", "special", lambda x: torch.isinf(x).double(), [special()])
+case("isfinite", "special", lambda x: torch.isfinite(x).double(), [special()])
+case("nan_to_num", "defaults", lambda x: torch.nan_to_num(x),
+     [values([[0.5, float("nan"), -float("inf")], [float("inf"), -2.0, 0.0]])])
+case("nan_to_num_given", "special", lambda x: torch.nan_to_num(x, 1.0, 9.0, -9.0),
+     [values([[0.5, float("nan"), -float("inf")], [float("inf"), -2.0, 0.0]])])
+anyall = const(values([[0.0, 0.0, 1.0], [0.0, 0.0, 0.0], [2.0, -1.0, 3.0]]))
+case("any_all", "all_elements", lambda x: torch.stack([torch.any(x), torch.all(x)]).double(), [anyall])
+case("any_dim1", "basic", lambda x: torch.any(x, 1).double(), [anyall])
+case("all_dim0_keepdim", "basic", lambda x: torch.all(x, 0, keepdim=True).double(), [anyall])
+case("all_dim1", "basic", lambda x: torch.all(x, 1).double(), [anyall])
+case("all_dim1", "empty", lambda x: torch.all(x, 1).double(), [const(randn(2, 0))])
+case("logaddexp", "same", torch.logaddexp, [randn(3, 4), randn(3, 4)])
+case("logaddexp", "broadcast", torch.logaddexp, [randn(2, 3), randn(3)])
+case("logaddexp", "large", torch.logaddexp, [values([1000.0, -1000.0, 5.0]), values([999.0, -1001.0, 5.0])])
+case("log1p", "small", torch.log1p, [("f", torch.rand(3, 4, dtype=D) * 2 - 0.5, True)])
+case("expm1", "2d", torch.expm1, [randn(3, 4)])
+case("softplus", "default", F.softplus, [randn(3, 4)])
+case("softplus_beta2_thr5", "both_sides", lambda x: F.softplus(x, 2.0, 5.0), [values([-3.0, 0.5, 2.0, 2.4, 2.6, 4.0])])
+case("silu", "2d", F.silu, [randn(3, 4)])
+case("mish", "2d", F.mish, [randn(3, 4)])
+case("hardtanh", "2d", F.hardtanh, [values([-2.0, -0.5, 0.3, 0.9, 1.7])])
+case("hardtanh_range", "kink", lambda x: F.hardtanh(x, -0.5, 0.8), [values([-1.0, -0.5, 0.0, 0.8, 1.0])])
+case("elu", "2d", F.elu, [kink_free(3, 4)])
+case("elu_alpha", "2d", lambda x: F.elu(x, 0.7), [kink_free(3, 4)])
+for op, fn in [("log1p", torch.log1p), ("expm1", torch.expm1), ("silu", F.silu), ("mish", F.mish), ("softplus", F.softplus)]:
+    case(op, "0d", fn, [("f", torch.tensor(0.3, dtype=D), True)])
+    case(op, "empty", fn, [randn(2, 0)])
+# ---- end of issue 10 part A ----
+
+
 def tensor_line(tag, kind, t, requires_grad):
     """One tensor as a line: tag kind requires_grad ndim dims... count values..."""
     shape = list(t.shape)

@@ -62,4 +62,52 @@ TEST(Errors, EveryBadInputThrowsEmberError) {
   }
 }
 
+// ---- issue 10 part A ----
+TEST(Errors, Issue10PartAMessages) {
+  EXPECT_EQ(message_of([] { topk(ones({2, 3}), 4); }), "topk: k (4) is out of range for dim 1 of size 3 (input [2, 3])");
+  EXPECT_EQ(message_of([] { pad(ones({3}), {1, 1, 2, 2}); }),
+            "pad: padding [1, 1, 2, 2] pads 2 dims, longer than the 1 dims of the input [3]");
+  EXPECT_EQ(message_of([] { pad(ones({1, 2, 3}), {3, 0}, "reflect"); }),
+            "pad: reflect padding (3, 0) must be smaller than the size 3 of dim 2 of the input [1, 2, 3]");
+  EXPECT_EQ(message_of([] { kthvalue(ones({4}), 5); }), "kthvalue: k (5) is out of range for dim 0 of size 4 (input [4])");
+  EXPECT_EQ(message_of([] { split(ones({5, 2}), Shape{2, 2}, 0); }),
+            "split: split sizes [2, 2] add up to 4, but dim 0 of the input [5, 2] has size 5");
+  EXPECT_EQ(message_of([] { scatter(zeros({2, 3}), 1, tensor({{3}}, DType::Int64), ones({1, 1})); }),
+            "scatter: index 3 out of range for dim 1 of size 3 (input [2, 3])");
+  EXPECT_EQ(message_of([] { masked_fill(ones({2}), ones({2}), 0.0); }), "masked_fill: mask must be a bool tensor, got float32");
+  EXPECT_EQ(message_of([] { repeat(ones({2, 3}), {2}); }),
+            "repeat: number of repeats [2] can not be smaller than the number of dims of the input [2, 3]");
+}
+
+TEST(Errors, Issue10PartABadInputThrows) {
+  const std::vector<std::function<void()>> bad = {
+      [] { chunk(ones({3}), 0); },
+      [] { chunk(scalar_tensor(1.0), 2); },
+      [] { split(ones({3}), 0); },
+      [] { flip(ones({2, 3}), {0, -2}); },  // dim twice
+      [] { roll(ones({2, 3}), {1, 2}); },   // shifts without dims must be one
+      [] { pad(ones({2, 3}), {1}); },       // odd length
+      [] { pad(ones({2, 3}), {1, 1}, "mirror"); },
+      [] { pad(ones({2, 3}), {-2, -2}); },  // negative size
+      [] { pad(ones({2, 0}), {1, 1}, "replicate"); },
+      [] { pad(ones({1, 2}), {3, 0}, "circular"); },
+      [] { tril(ones({3})); },
+      [] { diag(ones({2, 2, 2})); },
+      [] { diagonal(ones({2, 2}), 0, 1, -1); },
+      [] { masked_select(ones({2, 3}), ones({4}, DType::Bool)); },
+      [] { masked_fill(ones({2}), ones({2}, DType::Bool), ones({2})); },  // value not 0-d
+      [] { scatter(ones({2, 2}), 0, ones({2, 2}), ones({2, 2})); },       // index not int64
+      [] { scatter(ones({2, 2}), 0, zeros({2, 3}, DType::Int64), ones({2, 3})); },  // index wider than input outside dim
+      [] { scatter_reduce(ones({2}), 0, zeros({2}, DType::Int64), ones({2}), "prod_of_all"); },
+      [] { scatter_reduce(ones({2}), 0, zeros({2}, DType::Int64), ones({2}, DType::Float64), "sum"); },
+      [] { topk(ones({3}), -1); },
+      [] { sort(ones({2, 3}), 2); },
+      [] { median(zeros({2, 0}), 1); },
+      [] { kthvalue(ones({3}), 0); },
+      [] { cumsum(ones({2}), 1); },
+      [] { hardtanh(ones({2}), 1.0, -1.0); },
+  };
+  for (std::size_t i = 0; i < bad.size(); ++i) EXPECT_THROW(bad[i](), Error) << "case " << i;
+}
+
 }  // namespace

@@ -1,6 +1,8 @@
 // nn: the Module tree, the layers' defaults, state_dict and checkpoints.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -203,6 +205,88 @@ TEST(StateDict, WeightsFromPyTorchLoadAndGiveTheSameOutput) {
   ASSERT_EQ(out.size(), want.size());
   for (std::size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], want[i], 1e-5) << i;
 }
+
+// ---- issue 10 part A: half-precision checkpoints written by PyTorch ----
+// model.half() / model.bfloat16() state_dicts: refused with a hint by default,
+// converted on request, and then the output of PyTorch's rounded weights.
+TEST(StateDict, HalfPrecisionCheckpointsFromPyTorchLoadWhenAskedToConvert) {
+  for (const char* tag : {"f16", "bf16"}) {
+    const std::string path = std::string(EMBER_TEST_DATA_DIR "/torch_small_net_") + tag + ".safetensors";
+    const auto file = safetensors::load(path);
+    bool saw_half = false;
+    for (const auto& [name, t] : file.tensors)
+      saw_half = saw_half || t.dtype() == (std::string(tag) == "f16" ? DType::Float16 : DType::BFloat16);
+    EXPECT_TRUE(saw_half) << tag;
+    SmallNet refuses;
+    try {
+      refuses.load(path);
+      ADD_FAILURE() << tag << ": a half checkpoint loaded into a float32 model without being asked to convert";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("convert_dtypes(true)"), std::string::npos) << e.what();
+    }
+    SmallNet net;
+    const auto meta = net.load(path, nn::LoadOptions().convert_dtypes(true));
+    for (const auto& [name, t] : net.named_parameters()) EXPECT_EQ(t.dtype(), DType::Float32) << name;
+    net.eval();
+    Tensor input;
+    for (const auto& [name, t] : safetensors::load(EMBER_TEST_DATA_DIR "/torch_small_net_io.safetensors").tensors)
+      if (name == "input") input = t;
+    const auto out = net.forward(input).to_vector<float>();
+    std::vector<float> want;
+    std::istringstream words(meta.at("output"));
+    for (float v; words >> v;) want.push_back(v);
+    ASSERT_EQ(out.size(), want.size()) << tag;
+    for (std::size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], want[i], 1e-5) << tag << " " << i;
+    // and back: a half model saved by Ember reads as the same bits
+    net.to(std::string(tag) == "f16" ? DType::Float16 : DType::BFloat16);
+    const std::string again = testing::TempDir() + "/ember_half_" + tag + ".safetensors";
+    net.save(again);
+    const auto reread = safetensors::load(again).tensors;
+    for (const auto& [name, t] : reread)
+      for (const auto& [n0, t0] : file.tensors)
+        if (n0 == name) {
+          EXPECT_EQ(t.to(DType::Float64).to_vector<double>(), t0.to(DType::Float64).to_vector<double>()) << name;
+        }
+  }
+}
+
+TEST(StateDict, Int32TensorsFromPyTorchRoundTrip) {
+  const auto file = safetensors::load(EMBER_TEST_DATA_DIR "/torch_int32.safetensors");
+  ASSERT_EQ(file.tensors.size(), 1u);
+  const Tensor& t = file.tensors[0].second;
+  EXPECT_EQ(t.dtype(), DType::Int32);
+  EXPECT_EQ(t.to(DType::Int64).to_vector<std::int64_t>(),
+            (std::vector<std::int64_t>{1, -2, 3, 2147483647, -2147483648LL, 0}));
+  EXPECT_EQ((t + t).dtype(), DType::Int32);
+  const std::string path = testing::TempDir() + "/ember_int32.safetensors";
+  safetensors::save(path, {{"counts", t}});
+  EXPECT_EQ(safetensors::load(path).tensors[0].second.to(DType::Int64).to_vector<std::int64_t>(),
+            t.to(DType::Int64).to_vector<std::int64_t>());
+}
+
+TEST(DTypes, HalfTypesConvertBothWaysAndComputeInFloat32) {
+  Tensor x = tensor({0.1, -2.5, 65504.0, 1e-5, 70000.0, NAN});
+  Tensor h = x.to(DType::Float16), b = x.to(DType::BFloat16);
+  EXPECT_EQ(h.dtype(), DType::Float16);
+  const auto hv = h.to(DType::Float32).to_vector<float>();
+  EXPECT_FLOAT_EQ(hv[0], 0.0999755859375f);  // PyTorch: torch.tensor(0.1).half().float()
+  EXPECT_EQ(hv[2], 65504.0f);
+  EXPECT_FLOAT_EQ(hv[3], 1.0013580322265625e-05f);
+  EXPECT_TRUE(std::isinf(hv[4]));
+  EXPECT_TRUE(std::isnan(hv[5]));
+  EXPECT_FLOAT_EQ(b.to(DType::Float32).to_vector<float>()[0], 0.10009765625f);
+  Tensor s = h + h;  // elementwise arithmetic reads the halves and computes in float32
+  EXPECT_EQ(s.dtype(), DType::Float32);
+  EXPECT_FLOAT_EQ(s.to_vector<float>()[1], -5.0f);
+  EXPECT_EQ(exp(b).dtype(), DType::Float32);
+  EXPECT_EQ(zeros({2}, DType::Float16).to(DType::Float64).to_vector<double>(), (std::vector<double>{0.0, 0.0}));
+  EXPECT_EQ(h.t().contiguous().dtype(), DType::Float16);
+  EXPECT_EQ(ones({2, 2}).to(DType::Int32).dtype(), DType::Int32);
+  EXPECT_EQ(promote_types(DType::Float16, DType::BFloat16), DType::Float32);
+  EXPECT_EQ(promote_types(DType::Int32, DType::Int64), DType::Int64);
+  EXPECT_EQ(promote_types(DType::UInt8, DType::Int32), DType::Int32);
+}
+// ---- end of issue 10 part A ----
 
 TEST(Losses, NllLossWithEveryTargetIgnored) {
   Tensor lp = log_softmax(randn({3, 4}), 1).detach().requires_grad_();

@@ -37,6 +37,7 @@ inline void check_defined(const Tensor& t, const char* op) {
 template <class F>
 Tensor unary(const char* op, const Tensor& x, DType compute, F f) {
   check_defined(x, op);
+  compute = compute_dtype(compute);  // float16 / bfloat16 compute in float32
   Tensor xc = cast(x, compute);
   return dispatch(compute, [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -53,7 +54,7 @@ Tensor unary(const char* op, const Tensor& x, DType compute, F f) {
 template <class F>
 Tensor unary_floating(const char* op, const Tensor& x, F f) {
   check_defined(x, op);
-  const DType compute = x.is_floating_point() ? x.dtype() : DType::Float32;
+  const DType compute = x.is_floating_point() ? compute_dtype(x.dtype()) : DType::Float32;
   Tensor xc = cast(x, compute);
   Tensor out = empty(x.sizes(), compute);
   dispatch_floating(compute, op, [&](auto tag) {
@@ -67,6 +68,7 @@ Tensor unary_floating(const char* op, const Tensor& x, F f) {
 /// `compute`, or bool when f returns bool. Throws "<op>: shapes ... cannot be broadcast".
 template <class F>
 Tensor binary(const char* op, const Tensor& a, const Tensor& b, DType compute, F f) {
+  compute = compute_dtype(compute);
   check_defined(a, op);
   check_defined(b, op);
   Shape shape = broadcast_shapes(a.sizes(), b.sizes(), op);
