@@ -2,6 +2,7 @@
 /// Loss modules: each holds its options and calls the functional loss;
 /// forward takes (input, target): `loss(output, target)`.
 #include "ember/nn/functional.h"
+#include "ember/core/options.h"
 #include "ember/nn/module.h"
 
 namespace ember::nn {
@@ -65,5 +66,52 @@ class BCEWithLogitsLossImpl : public PairLoss<BCEWithLogitsLossImpl> {
   }
 };
 EMBER_MODULE(BCEWithLogitsLoss);
+
+// ---- issue 10 part B: SmoothL1Loss, HuberLoss, KLDivLoss ----
+struct SmoothL1LossOptions {
+  EMBER_OPTION(SmoothL1LossOptions, Reduction, reduction, Reduction::Mean)
+  EMBER_OPTION(SmoothL1LossOptions, double, beta, 1.0)
+};
+/// Squared error below beta, absolute error above (F::smooth_l1_loss).
+class SmoothL1LossImpl : public Cloneable<SmoothL1LossImpl> {
+ public:
+  explicit SmoothL1LossImpl(SmoothL1LossOptions options = {}) : options(options) {}
+  Tensor forward(const Tensor& input, const Tensor& target) {
+    return F::smooth_l1_loss(input, target, options.reduction(), options.beta());
+  }
+  SmoothL1LossOptions options;
+};
+EMBER_MODULE(SmoothL1Loss);
+
+struct HuberLossOptions {
+  EMBER_OPTION(HuberLossOptions, Reduction, reduction, Reduction::Mean)
+  EMBER_OPTION(HuberLossOptions, double, delta, 1.0)
+};
+/// Squared error below delta, delta-scaled absolute error above (F::huber_loss).
+class HuberLossImpl : public Cloneable<HuberLossImpl> {
+ public:
+  explicit HuberLossImpl(HuberLossOptions options = {}) : options(options) {}
+  Tensor forward(const Tensor& input, const Tensor& target) {
+    return F::huber_loss(input, target, options.reduction(), options.delta());
+  }
+  HuberLossOptions options;
+};
+EMBER_MODULE(HuberLoss);
+
+struct KLDivLossOptions {
+  EMBER_OPTION(KLDivLossOptions, Reduction, reduction, Reduction::Mean)
+  EMBER_OPTION(KLDivLossOptions, bool, log_target, false)
+};
+/// KL divergence of a target distribution from log-probabilities (F::kl_div).
+class KLDivLossImpl : public Cloneable<KLDivLossImpl> {
+ public:
+  explicit KLDivLossImpl(KLDivLossOptions options = {}) : options(options) {}
+  Tensor forward(const Tensor& input, const Tensor& target) {
+    return F::kl_div(input, target, options.reduction(), options.log_target());
+  }
+  KLDivLossOptions options;
+};
+EMBER_MODULE(KLDivLoss);
+// ---- end issue 10 part B ----
 
 }  // namespace ember::nn
