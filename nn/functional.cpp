@@ -15,6 +15,7 @@ Tensor reduce(const Tensor& loss, Reduction r) {
     case Reduction::None: return loss;
     case Reduction::Sum: return loss.sum();
     case Reduction::Mean: return loss.mean();
+    case Reduction::BatchMean: throw Error("reduction BatchMean is only valid for kl_div");
   }
   return loss;
 }
@@ -97,14 +98,43 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const NLLLossFun
   return reduce(loss, reduction);
 }
 
+namespace {
+// cross_entropy's options by their short names, for the formulas below.
+struct CrossEntropyFields {
+  Tensor weight;
+  std::int64_t ignore_index;
+  double label_smoothing;
+  Reduction reduction;
+};
+
+// Soft labels: targets [N, C] are probabilities (issue 10 part B).
+Tensor cross_entropy_probabilities(const Tensor& logits, const Tensor& targets, const CrossEntropyFields& o) {
+  EMBER_CHECK(logits.defined() && logits.dim() == 2 && logits.is_floating_point(),
+              "cross_entropy: expected floating logits [N, C], got {}",
+              logits.defined() ? shape_str(logits.sizes()) : "undefined");
+  EMBER_CHECK(targets.sizes() == logits.sizes() && targets.dtype() == logits.dtype(),
+              "cross_entropy: probability targets must match the input {} ({}), got {} ({})", shape_str(logits.sizes()),
+              logits.dtype(), shape_str(targets.sizes()), targets.dtype());
+  EMBER_CHECK(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0,
+              "cross_entropy: label_smoothing must be in [0, 1], got {}", o.label_smoothing);
+  const std::int64_t classes = logits.sizes()[1];
+  if (o.weight.defined())
+    EMBER_CHECK(o.weight.sizes() == Shape{classes}, "cross_entropy: weight {} does not match {} classes",
+                shape_str(o.weight.sizes()), classes);
+  const Tensor lp = log_softmax(logits, 1);
+  Tensor t = targets;
+  if (o.label_smoothing > 0.0) t = t * (1.0 - o.label_smoothing) + o.label_smoothing / static_cast<double>(classes);
+  Tensor per = lp * t;
+  if (o.weight.defined()) per = per * o.weight.to(lp.dtype());
+  const Tensor loss = -per.sum({1});
+  if (o.reduction == Reduction::Mean) return loss.sum() / static_cast<double>(logits.sizes()[0]);
+  return reduce(loss, o.reduction);
+}
+}  // namespace
+
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEntropyFuncOptions& options) {
-  // The fields by their short names, for the formulas below.
-  const struct {
-    Tensor weight;
-    std::int64_t ignore_index;
-    double label_smoothing;
-    Reduction reduction;
-  } o{options.weight(), options.ignore_index(), options.label_smoothing(), options.reduction()};
+  const CrossEntropyFields o{options.weight(), options.ignore_index(), options.label_smoothing(), options.reduction()};
+  if (targets.defined() && targets.is_floating_point()) return cross_entropy_probabilities(logits, targets, o);
   check_class_inputs(logits, targets, o.weight, "cross_entropy");
   EMBER_CHECK(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0,
               "cross_entropy: label_smoothing must be in [0, 1], got {}", o.label_smoothing);

@@ -16,6 +16,16 @@ namespace ember::nn::functional {
 using ember::adaptive_avg_pool2d;
 using ember::avg_pool2d;
 using ember::batch_norm;
+using ember::conv1d;            // issue 10 part B
+using ember::conv_transpose2d;
+using ember::affine_grid;
+using ember::dropout2d;
+using ember::embedding;
+using ember::grid_sample;
+using ember::group_norm;
+using ember::interpolate;
+using ember::InterpolateOptions;
+using ember::layer_norm;
 using ember::conv2d;
 using ember::dropout;
 using ember::gelu;
@@ -52,6 +62,9 @@ Tensor pad(const Tensor& x, const PadFuncOptions& options);
 /// Cross entropy from logits: logits [N, C], targets [N] (int64 class indices).
 /// Stable for large logits (uses log_softmax). Mean reduction divides by the
 /// total weight of the non-ignored targets, as PyTorch.
+/// Floating targets [N, C] are class probabilities (soft labels): the loss is
+/// -sum_c weight_c * target_c * log_softmax_c, smoothed by label_smoothing, and
+/// the mean divides by N (ignore_index does not apply), as PyTorch.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEntropyFuncOptions& options = {});
 /// Negative log likelihood of log-probabilities [N, C] for targets [N].
 Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const NLLLossFuncOptions& options = {});
@@ -64,6 +77,17 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Bin
 /// Binary cross entropy from logits, computed stably: max(x,0) - x*y + log(1 + exp(-|x|)).
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         const BinaryCrossEntropyWithLogitsFuncOptions& options = {});
+
+// ---- issue 10 part B: more losses (nn/more_losses.cpp) ----
+/// 0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target); beta = 0 is l1_loss.
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossFuncOptions& options = {});
+/// 0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere.
+Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossFuncOptions& options = {});
+/// KL divergence of target from the log-probabilities `input`: target (log target - input)
+/// (0 where target = 0), or with log_target exp(target) (target - input). BatchMean divides
+/// the sum by input.size(0) (the mathematically correct mean); Mean averages every element.
+Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivFuncOptions& options = {});
+// ---- end issue 10 part B ----
 
 }  // namespace ember::nn::functional
 

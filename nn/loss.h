@@ -4,6 +4,7 @@
 ///   nn::CrossEntropyLoss loss(nn::CrossEntropyLossOptions().label_smoothing(0.1));
 ///   nn::MSELoss sum(nn::kSum);
 #include "ember/nn/functional.h"
+#include "ember/core/options.h"
 #include "ember/nn/module.h"
 
 namespace ember::nn {
@@ -65,5 +66,31 @@ class BCEWithLogitsLossImpl : public LossModule<BCEWithLogitsLossImpl, BCEWithLo
   }
 };
 EMBER_MODULE(BCEWithLogitsLoss);
+
+// ---- issue 10 part B: SmoothL1Loss, HuberLoss, KLDivLoss ----
+/// Squared error below beta, absolute error above (F::smooth_l1_loss).
+class SmoothL1LossImpl : public LossModule<SmoothL1LossImpl, SmoothL1LossOptions> {
+ public:
+  using LossModule::LossModule;
+  Tensor forward(const Tensor& input, const Tensor& target) { return F::smooth_l1_loss(input, target, options); }
+};
+EMBER_MODULE(SmoothL1Loss);
+
+/// Squared error below delta, delta-scaled absolute error above (F::huber_loss).
+class HuberLossImpl : public LossModule<HuberLossImpl, HuberLossOptions> {
+ public:
+  using LossModule::LossModule;
+  Tensor forward(const Tensor& input, const Tensor& target) { return F::huber_loss(input, target, options); }
+};
+EMBER_MODULE(HuberLoss);
+
+/// KL divergence of a target distribution from log-probabilities (F::kl_div).
+class KLDivLossImpl : public LossModule<KLDivLossImpl, KLDivLossOptions> {
+ public:
+  using LossModule::LossModule;
+  Tensor forward(const Tensor& input, const Tensor& target) { return F::kl_div(input, target, options); }
+};
+EMBER_MODULE(KLDivLoss);
+// ---- end issue 10 part B ----
 
 }  // namespace ember::nn

@@ -7,9 +7,10 @@
 
 namespace ember {
 
-/// How a loss reduces its per-element values: kept (None), averaged (Mean) or summed (Sum).
+/// How a loss reduces its per-element values: kept (None), averaged (Mean) or summed (Sum);
+/// BatchMean (the sum divided by the batch size) is kl_div's only.
 /// At top level as in LibTorch (`Reduction::Sum`), and in nn (`nn::Reduction`, `nn::kSum`).
-enum class Reduction { None, Mean, Sum };
+enum class Reduction { None, Mean, Sum, BatchMean };
 
 namespace nn {
 using ember::Reduction;
@@ -17,6 +18,7 @@ using ember::Reduction;
 inline constexpr Reduction kNone = Reduction::None;
 inline constexpr Reduction kMean = Reduction::Mean;
 inline constexpr Reduction kSum = Reduction::Sum;
+inline constexpr Reduction kBatchMean = Reduction::BatchMean;
 
 /// The option every loss has: reduction (default Mean). Self is the derived options type.
 template <class Self>
@@ -79,8 +81,32 @@ struct BCEWithLogitsLossOptions : LossOptions<BCEWithLogitsLossOptions> {
   EMBER_OPTION(BCEWithLogitsLossOptions, Tensor, pos_weight, {})
 };
 
+/// SmoothL1LossOptions().beta(1.0).reduction(kMean).
+struct SmoothL1LossOptions : LossOptions<SmoothL1LossOptions> {
+  using LossOptions::LossOptions;
+  /// Where the loss turns from squared to absolute error (0: the L1 loss).
+  EMBER_OPTION(SmoothL1LossOptions, double, beta, 1.0)
+};
+
+/// HuberLossOptions().delta(1.0).reduction(kMean).
+struct HuberLossOptions : LossOptions<HuberLossOptions> {
+  using LossOptions::LossOptions;
+  /// Where the loss turns from squared to delta-scaled absolute error (> 0).
+  EMBER_OPTION(HuberLossOptions, double, delta, 1.0)
+};
+
+/// KLDivLossOptions().reduction(kBatchMean).log_target(false).
+struct KLDivLossOptions : LossOptions<KLDivLossOptions> {
+  using LossOptions::LossOptions;
+  /// The target is given as log-probabilities.
+  EMBER_OPTION(KLDivLossOptions, bool, log_target, false)
+};
+
 namespace functional {
 using ember::Reduction;
+using SmoothL1LossFuncOptions = SmoothL1LossOptions;
+using HuberLossFuncOptions = HuberLossOptions;
+using KLDivFuncOptions = KLDivLossOptions;
 /// LibTorch's names for the functional forms' options.
 using MSELossFuncOptions = MSELossOptions;
 using L1LossFuncOptions = L1LossOptions;

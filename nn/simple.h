@@ -1,5 +1,7 @@
 #pragma once
 /// Layers without parameters: activations, pooling, dropout, flatten.
+#include <fmt/ranges.h>
+
 #include "ember/nn/functional.h"
 #include "ember/nn/module.h"
 #include "ember/nn/options.h"
@@ -206,5 +208,44 @@ class AdaptiveAvgPool2dImpl : public Cloneable<AdaptiveAvgPool2dImpl> {
   Size2 output_size_;
 };
 EMBER_MODULE(AdaptiveAvgPool2d);
+
+// ---- issue 10 part B: Identity, Dropout2d, Upsample ----
+/// Returns its input unchanged (a placeholder, as torch.nn.Identity).
+class IdentityImpl : public Cloneable<IdentityImpl> {
+ public:
+  Tensor forward(const Tensor& x) { return x; }
+};
+EMBER_MODULE(Identity);
+
+/// Zeroes whole channels of [N, C, H, W] with probability p while training; identity in eval().
+class Dropout2dImpl : public Cloneable<Dropout2dImpl> {
+ public:
+  explicit Dropout2dImpl(const DropoutOptions& options = {}) : options(options) {
+    EMBER_CHECK(options.p() >= 0.0 && options.p() <= 1.0, "Dropout2d: probability has to be between 0 and 1, got {}",
+                options.p());
+  }
+  Tensor forward(const Tensor& x) { return F::dropout2d(x, options.p(), is_training()); }
+  std::string extra_repr() const override { return fmt::format("p={}", options.p()); }
+  DropoutOptions options;
+};
+EMBER_MODULE(Dropout2d);
+
+/// LibTorch's UpsampleOptions().scale_factor({2, 2}).mode("bilinear").align_corners(false).
+using UpsampleOptions = InterpolateOptions;
+
+/// Resizes [N, C, *spatial] by F::interpolate with its options.
+class UpsampleImpl : public Cloneable<UpsampleImpl> {
+ public:
+  explicit UpsampleImpl(UpsampleOptions options = UpsampleOptions().scale_factor({2.0})) : options(std::move(options)) {}
+  Tensor forward(const Tensor& x) { return F::interpolate(x, options); }
+  std::string extra_repr() const override {
+    std::string r = options.size().empty() ? fmt::format("scale_factor={}", fmt::join(options.scale_factor(), ", "))
+                                           : fmt::format("size={}", fmt::join(options.size(), ", "));
+    return r + fmt::format(", mode='{}'", options.mode());
+  }
+  UpsampleOptions options;
+};
+EMBER_MODULE(Upsample);
+// ---- end issue 10 part B ----
 
 }  // namespace ember::nn

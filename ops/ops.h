@@ -274,6 +274,31 @@ Tensor& operator-=(Tensor& a, double b);
 Tensor& operator*=(Tensor& a, double b);
 Tensor& operator/=(Tensor& a, double b);
 
+// ---- issue 10 part B: linear algebra (ops/linalg.cpp) ----
+/// Batched matrix product without broadcasting: a [B, n, k], b [B, k, m] -> [B, n, m].
+Tensor bmm(const Tensor& a, const Tensor& b);
+/// beta * input + alpha * (mat1 @ mat2); mat1 [n, k], mat2 [k, m], input broadcasts to [n, m].
+/// beta = 0 ignores input entirely (NaNs in it too), as PyTorch.
+Tensor addmm(const Tensor& input, const Tensor& mat1, const Tensor& mat2, double beta = 1.0, double alpha = 1.0);
+/// beta * input + alpha * bmm(batch1, batch2); input broadcasts to [B, n, m].
+Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta = 1.0, double alpha = 1.0);
+/// Outer product of 1-d a [n] and b [m] -> [n, m].
+Tensor outer(const Tensor& a, const Tensor& b);
+/// Inner product of two 1-d tensors of one size (0-d result).
+Tensor dot(const Tensor& a, const Tensor& b);
+/// Einstein summation as torch.einsum: "ij,jk->ik", "bhqd,bhkd->bhqk", "ii->", "i,j->ij",
+/// "...ij->...ji"; implicit output (no "->") is the once-used subscripts in alphabetical order.
+/// Lowered to permutes, reshapes and batched matmuls (float32 on oneDNN).
+Tensor einsum(std::string_view equation, const TensorList& operands);
+/// torch.norm for vectors: the p-norm over dims (all when empty); see linalg::vector_norm.
+Tensor norm(const Tensor& x, double p = 2.0, Shape dims = {}, bool keepdim = false);
+namespace linalg {
+/// (sum |x|^ord)^(1/ord) over dims (all when empty); ord = inf / -inf give max / min |x|,
+/// ord = 0 counts non-zeros. The gradient at a zero vector is 0, as PyTorch's.
+Tensor vector_norm(const Tensor& x, double ord = 2.0, Shape dims = {}, bool keepdim = false);
+}  // namespace linalg
+// ---- end issue 10 part B ----
+
 /// A 0-d tensor for the scalar `value` in an op with `like`: of like's dtype when
 /// that is floating, float32 when `value` is fractional and like is integral.
 Tensor wrap_scalar(double value, const Tensor& like);

@@ -248,6 +248,111 @@ case("threshold_backward", "relu", lambda g, x: torch.ops.aten.threshold_backwar
 case("nll_loss_mean", "ignore", lambda x, y: F.nll_loss(x, y, ignore_index=1), [randn(5, 3), index_values([0, 1, 2, 1, 0])])
 case("nll_loss_sum", "basic", lambda x, y: F.nll_loss(x, y, reduction="sum"), [randn(4, 3), index(3, 4)])
 
+# ---- issue 10 part B: linear algebra ----
+case("bmm", "basic", torch.bmm, [randn(2, 3, 4), randn(2, 4, 2)])
+case("bmm", "empty", torch.bmm, [randn(2, 0, 3), randn(2, 3, 2)])
+case("bmm", "size1", torch.bmm, [randn(1, 1, 3), randn(1, 3, 1)])
+case("addmm", "basic", torch.addmm, [randn(3, 2), randn(3, 4), randn(4, 2)])
+case("addmm_scaled", "broadcast", lambda i, a, b: torch.addmm(i, a, b, beta=0.5, alpha=2.0), [randn(2), randn(3, 4), randn(4, 2)])
+case("baddbmm", "scaled", lambda i, a, b: torch.baddbmm(i, a, b, beta=0.5, alpha=1.5), [randn(2, 3, 2), randn(2, 3, 4), randn(2, 4, 2)])
+case("outer", "basic", torch.outer, [randn(3), randn(4)])
+case("outer", "size1", torch.outer, [randn(1), randn(3)])
+case("dot", "basic", torch.dot, [randn(5), randn(5)])
+case("dot", "empty", torch.dot, [randn(0), randn(0)])
+case("einsum", "mm", lambda a, b: torch.einsum("ij,jk->ik", a, b), [randn(3, 4), randn(4, 2)])
+case("einsum", "bmm", lambda a, b: torch.einsum("bij,bjk->bik", a, b), [randn(2, 3, 4), randn(2, 4, 2)])
+case("einsum", "attention", lambda q, k: torch.einsum("bhqd,bhkd->bhqk", q, k), [randn(2, 2, 3, 4), randn(2, 2, 5, 4)])
+case("einsum", "trace", lambda a: torch.einsum("ii->", a), [randn(4, 4)])
+case("einsum", "diagonal", lambda a: torch.einsum("ii->i", a), [randn(3, 3)])
+case("einsum", "outer", lambda a, b: torch.einsum("i,j->ij", a, b), [randn(3), randn(4)])
+case("einsum", "transpose", lambda a: torch.einsum("ij->ji", a), [randn(3, 4)])
+case("einsum", "implicit", lambda a, b: torch.einsum("jk,ij", a, b), [randn(4, 2), randn(3, 4)])
+case("einsum", "ellipsis", lambda a, b: torch.einsum("...ij,...jk->...ik", a, b), [randn(2, 3, 4), randn(4, 2)])
+case("einsum", "sum_dims", lambda a: torch.einsum("ijk->j", a), [randn(2, 3, 4)])
+case("einsum", "bilinear", lambda x, w, y: torch.einsum("bn,anm,bm->ba", x, w, y), [randn(2, 3), randn(4, 3, 2), randn(2, 2)])
+case("einsum", "hadamard_size1", lambda a, b: torch.einsum("ij,ij->ij", a, b), [randn(3, 1), randn(3, 4)])
+case("vector_norm", "p2_all", lambda x: torch.linalg.vector_norm(x), [randn(3, 4)])
+case("vector_norm", "p2_zero", lambda x: torch.linalg.vector_norm(x, dim=1), [values([[0.0, 0.0], [3.0, -4.0]])])
+case("vector_norm", "p1_dim", lambda x: torch.linalg.vector_norm(x, 1, dim=1), [kink_free(3, 4)])
+case("vector_norm", "inf_dim", lambda x: torch.linalg.vector_norm(x, float("inf"), dim=0), [distinct(3, 4)])
+case("vector_norm", "ninf_dim", lambda x: torch.linalg.vector_norm(x, float("-inf"), dim=1), [distinct(3, 4)])
+case("vector_norm", "p3_keepdim", lambda x: torch.linalg.vector_norm(x, 3, dim=(0, 2), keepdim=True), [kink_free(2, 3, 2)])
+case("vector_norm", "p0_5", lambda x: torch.linalg.vector_norm(x, 0.5, dim=1), [kink_free(2, 3)])
+case("vector_norm", "empty", lambda x: torch.linalg.vector_norm(x, dim=1), [randn(0, 3)])
+case("norm", "default", lambda x: torch.norm(x), [randn(2, 3)])
+case("norm", "p1_dim", lambda x: torch.norm(x, 1, dim=0), [kink_free(2, 3)])
+
+# ---- issue 10 part B: embedding, normalization, conv1d, conv_transpose2d ----
+case("embedding", "basic", lambda i, w: F.embedding(i, w), [index_values([[0, 2], [4, 2]]), randn(5, 3)])
+case("embedding", "padding", lambda i, w: F.embedding(i, w, padding_idx=2), [index_values([[0, 2, 2], [1, 2, 4]]), randn(5, 3)])
+case("embedding_neg_padding", "basic", lambda i, w: F.embedding(i, w, padding_idx=-1), [index_values([4, 0, 4]), randn(5, 2)])
+case("embedding", "empty", lambda i, w: F.embedding(i, w), [index_values([]), randn(4, 3)])
+case("embedding", "0d", lambda i, w: F.embedding(i, w), [index_values(3), randn(4, 2)])
+case("embedding_backward", "padding", lambda g, i: torch.ops.aten.embedding_backward(g, i, 5, 2, False, False),
+     [randn(2, 2, 3), index_values([[0, 2], [4, 0]])])
+case("layer_norm", "last", lambda x, w, b: F.layer_norm(x, (4,), w, b), [randn(3, 4), randn(4), randn(4)])
+case("layer_norm_2d", "shape34", lambda x, w, b: F.layer_norm(x, (3, 4), w, b), [randn(2, 3, 4), randn(3, 4), randn(3, 4)])
+case("layer_norm_noaffine", "basic", lambda x: F.layer_norm(x, (5,)), [randn(2, 5)])
+case("layer_norm_noaffine", "size1_rows", lambda x: F.layer_norm(x, (5,)), [randn(1, 5)])
+case("group_norm", "basic", lambda x, w, b: F.group_norm(x, 2, w, b), [randn(2, 4, 3, 2), randn(4), randn(4)])
+case("group_norm_1", "noaffine_3d", lambda x: F.group_norm(x, 1), [randn(2, 3, 4)])
+case("conv1d", "basic", lambda x, w, b: F.conv1d(x, w, b), [randn(2, 2, 7), randn(3, 2, 3), randn(3)])
+case("conv1d_s2p1d2", "basic", lambda x, w: F.conv1d(x, w, stride=2, padding=1, dilation=2), [randn(1, 2, 9), randn(2, 2, 2)])
+case("conv1d_groups2", "basic", lambda x, w, b: F.conv1d(x, w, b, groups=2), [randn(1, 4, 5), randn(4, 2, 2), randn(4)])
+case("conv_transpose2d", "basic", lambda x, w, b: F.conv_transpose2d(x, w, b), [randn(1, 2, 3, 3), randn(2, 3, 2, 2), randn(3)])
+case("conv_transpose2d_s2op1", "basic", lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+     [randn(2, 2, 3, 3), randn(2, 2, 3, 3)])
+case("conv_transpose2d_op_gt_pad", "basic", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=(2, 3), output_padding=(1, 2)),
+     [randn(1, 2, 2, 3), randn(2, 1, 2, 2), randn(1)])
+case("conv_transpose2d_groups_dil", "basic", lambda x, w, b: F.conv_transpose2d(x, w, b, groups=2, dilation=2, padding=1),
+     [randn(1, 4, 3, 3), randn(4, 1, 2, 2), randn(2)])
+
+# ---- issue 10 part B: resampling ----
+case("interpolate_nearest", "scale2", lambda x: F.interpolate(x, scale_factor=2, mode="nearest"), [randn(1, 2, 3, 3)])
+case("interpolate_nearest_size", "uneven", lambda x: F.interpolate(x, size=(5, 4), mode="nearest"), [randn(1, 1, 3, 3)])
+case("interpolate_nearest_down", "size", lambda x: F.interpolate(x, size=(2, 3), mode="nearest"), [randn(1, 1, 5, 7)])
+case("interpolate_bilinear", "up", lambda x: F.interpolate(x, size=(5, 7), mode="bilinear", align_corners=False), [randn(1, 2, 3, 4)])
+case("interpolate_bilinear_ac", "scale2", lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True), [randn(1, 1, 3, 3)])
+case("interpolate_bilinear_down", "size", lambda x: F.interpolate(x, size=(2, 3), mode="bilinear"), [randn(1, 1, 5, 6)])
+case("interpolate_bilinear_scale", "1_5", lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear"), [randn(1, 1, 3, 4)])
+case("interpolate_linear", "1d", lambda x: F.interpolate(x, size=8, mode="linear"), [randn(2, 2, 5)])
+case("interpolate_nearest", "size1_input", lambda x: F.interpolate(x, scale_factor=3, mode="nearest"), [randn(1, 1, 1, 2)])
+case("dropout2d_eval", "identity", lambda x: F.dropout2d(x, 0.5, training=False), [randn(2, 3, 2, 2)])
+case("affine_grid", "basic", lambda t: F.affine_grid(t, [2, 1, 3, 4], align_corners=False), [randn(2, 2, 3)])
+case("affine_grid_ac", "basic", lambda t: F.affine_grid(t, [1, 1, 2, 3], align_corners=True), [randn(1, 2, 3)])
+case("affine_grid", "size1", lambda t: F.affine_grid(t, [1, 2, 1, 3], align_corners=False), [randn(1, 2, 3)])
+
+
+def sample_grid(n, h, w):  # -1.2..1.2: some samples fall outside the image
+    return ("f", torch.rand(n, h, w, 2, dtype=D) * 2.4 - 1.2, True)
+
+
+for mode in ("bilinear", "nearest"):
+    for pad in ("zeros", "border", "reflection"):
+        for ac in (False, True):
+            case(f"grid_sample_{mode}_{pad}_{'ac' if ac else 'noac'}", "basic",
+                 lambda x, g, mode=mode, pad=pad, ac=ac: F.grid_sample(x, g, mode=mode, padding_mode=pad, align_corners=ac),
+                 [randn(1, 2, 4, 5), sample_grid(1, 3, 3)])
+case("grid_sample_bilinear_zeros_noac", "batch2", lambda x, g: F.grid_sample(x, g, align_corners=False),
+     [randn(2, 1, 3, 3), sample_grid(2, 2, 4)])
+
+# ---- issue 10 part B: losses ----
+case("smooth_l1_loss", "basic", F.smooth_l1_loss, [randn(3, 4), const(randn(3, 4))])
+case("smooth_l1_loss_beta", "sum", lambda a, b: F.smooth_l1_loss(a, b, reduction="sum", beta=0.5), [randn(3, 4), randn(3, 4)])
+case("huber_loss", "basic", F.huber_loss, [randn(3, 4), const(randn(3, 4))])
+case("huber_loss_delta", "none", lambda a, b: F.huber_loss(a, b, reduction="none", delta=0.7), [randn(2, 5), randn(2, 5)])
+case("kl_div", "batchmean", lambda x, t: F.kl_div(x, t, reduction="batchmean"),
+     [randn(3, 4), const(("f", torch.softmax(torch.randn(3, 4, dtype=D), 1), False))])
+case("kl_div_mean_zeros", "mean", lambda x, t: F.kl_div(x, t, reduction="mean"),
+     [randn(2, 3), const(values([[0.0, 0.3, 0.7], [0.5, 0.5, 0.0]]))])
+case("kl_div_log_target", "sum", lambda x, t: F.kl_div(x, t, reduction="sum", log_target=True), [randn(2, 3), randn(2, 3)])
+case("cross_entropy_soft", "basic", lambda x, t: F.cross_entropy(x, t),
+     [randn(4, 5), const(("f", torch.softmax(torch.randn(4, 5, dtype=D), 1), False))])
+case("cross_entropy_soft_opts", "weight_smoothing_sum",
+     lambda x, t, w: F.cross_entropy(x, t, weight=w, label_smoothing=0.2, reduction="sum"),
+     [randn(3, 4), randn(3, 4), const(positive(4))])
+# ---- end issue 10 part B ----
+
 
 # ---- issue 10 part A: shape and indexing ----
 def weighted(parts, dim):  # pieces joined with a weight each, so sizes and order both show

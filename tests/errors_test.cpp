@@ -1,6 +1,9 @@
 // Bad input throws ember::Error naming the op and the shapes; never a crash.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <limits>
+
 #include "test_util.h"
 
 #include <ember/ember.h>
@@ -108,6 +111,112 @@ TEST(Errors, Issue10PartABadInputThrows) {
       [] { hardtanh(ones({2}), 1.0, -1.0); },
   };
   for (std::size_t i = 0; i < bad.size(); ++i) EXPECT_THROW(bad[i](), Error) << "case " << i;
+}
+
+}  // namespace
+
+// ---- issue 10 part B: the new ops' messages ----
+namespace {
+using namespace ember;
+using ember::test_util::message_of;
+
+TEST(Errors, Issue10PartBMessages) {
+  EXPECT_EQ(message_of([] { embedding(tensor({1, 7}, DType::Int64), ones({5, 3})); }),
+            "embedding: index 7 (at position 1) is out of range for a table of 5 rows");
+  EXPECT_EQ(message_of([] { embedding(tensor({-1}, DType::Int64), ones({5, 3})); }),
+            "embedding: index -1 (at position 0) is out of range for a table of 5 rows");
+  EXPECT_EQ(message_of([] { einsum("ij,jk->ik->", {ones({2, 3}), ones({3, 2})}); }),
+            "einsum: malformed equation 'ij,jk->ik->': more than one '->'");
+  EXPECT_EQ(message_of([] { einsum("i.j", {ones({2, 3})}); }),
+            "einsum: malformed equation 'i.j': a '.' that is not part of '...'");
+  EXPECT_EQ(message_of([] { einsum("ij,j1->i", {ones({2, 3}), ones({3, 1})}); }),
+            "einsum: malformed equation 'ij,j1->i': invalid subscript '1'");
+  EXPECT_EQ(message_of([] { einsum("ij->k", {ones({2, 3})}); }),
+            "einsum: malformed equation 'ij->k': an output subscript that no operand has");
+  EXPECT_EQ(message_of([] { einsum("ij,jk->ik", {ones({2, 3})}); }),
+            "einsum: equation 'ij,jk->ik' has 2 operand subscripts but 1 operands were given");
+  EXPECT_EQ(message_of([] { einsum("ijk->i", {ones({2, 3})}); }),
+            "einsum: equation 'ijk->i': the subscripts 'ijk' give 3 dims but the operand has 2 (no '...')");
+  EXPECT_EQ(message_of([] { einsum("ij,jk->ik", {ones({2, 3}), ones({4, 2})}); }),
+            "einsum: equation 'ij,jk->ik': subscript of operand 1 has size 4 but 3 elsewhere");
+  EXPECT_EQ(message_of([] { bmm(ones({2, 3, 4}), ones({3, 4, 2})); }),
+            "bmm: shapes [2, 3, 4] and [3, 4, 2] cannot be multiplied (batch 2 vs 3, inner 4 vs 4)");
+  EXPECT_EQ(message_of([] { layer_norm(ones({2, 3}), {4}); }),
+            "layer_norm: input [2, 3] does not end with normalized_shape [4]");
+  EXPECT_EQ(message_of([] { group_norm(ones({2, 6, 3}), 4); }),
+            "group_norm: expected the 6 channels of input [2, 6, 3] to divide into num_groups=4");
+  EXPECT_EQ(message_of([] { conv_transpose2d(ones({1, 3, 4, 4}), ones({2, 2, 3, 3})); }),
+            "conv_transpose2d: input [1, 3, 4, 4] has 3 channels but weight [2, 2, 3, 3] expects 2");
+  EXPECT_EQ(message_of([] { conv_transpose2d(ones({1, 2, 4, 4}), ones({2, 2, 3, 3}), {}, {2, 2}, {1, 1}, {2, 0}); }),
+            "conv_transpose2d: output_padding (2, 0) must be smaller than the stride (2, 2)");
+  EXPECT_EQ(message_of([] { interpolate(ones({1, 1, 4, 4}), InterpolateOptions().size({8, 8}).mode("linear")); }),
+            "interpolate: mode 'linear' expects 1 spatial dims, got input [1, 1, 4, 4]");
+  EXPECT_EQ(message_of([] { interpolate(ones({1, 1, 4, 4}), InterpolateOptions().size({8, 8}).align_corners(true)); }),
+            "interpolate: align_corners can only be set with the interpolating modes (linear, bilinear, trilinear)");
+  EXPECT_EQ(message_of([] { grid_sample(ones({1, 1, 4, 4}), ones({1, 2, 2, 2}), "bicubic"); }),
+            "grid_sample: unknown mode 'bicubic' (bilinear, nearest)");
+  EXPECT_EQ(message_of([] { grid_sample(ones({1, 1, 4, 4}), ones({1, 2, 2, 3})); }),
+            "grid_sample: expected input [N, C, H, W] and grid [N, H_out, W_out, 2], got [1, 1, 4, 4] and [1, 2, 2, 3]");
+  EXPECT_EQ(message_of([] { nn::F::cross_entropy(ones({2, 3}), ones({2, 4})); }),
+            "cross_entropy: probability targets must match the input [2, 3] (float32), got [2, 4] (float32)");
+  EXPECT_EQ(message_of([] { nn::F::mse_loss(ones({2}), ones({2}), nn::Reduction::BatchMean); }),
+            "reduction BatchMean is only valid for kl_div");
+}
+
+TEST(Errors, Issue10PartBBadInputsThrowEmberError) {
+  const std::vector<std::function<void()>> bad = {
+      [] { bmm(ones({2, 3}), ones({2, 3, 4})); },
+      [] { addmm(ones({3, 3}), ones({2, 3}), ones({3, 2})); },  // input does not broadcast to [2, 2]
+      [] { baddbmm(ones({2, 2, 2}), ones({2, 2, 3}), ones({3, 3, 2})); },
+      [] { outer(ones({2, 2}), ones({2})); },
+      [] { dot(ones({2}), ones({3})); },
+      [] { einsum("", {}); },
+      [] { einsum("i...j...", {ones({2, 3, 4})}); },
+      [] { einsum("ii", {ones({2, 3})}); },
+      [] { einsum("i->ii", {ones({2})}); },
+      [] { einsum("...i->i", {ones({2, 3})}); },
+      [] { einsum("i-j", {ones({2})}); },
+      [] { linalg::vector_norm(ones({2}, DType::Int64)); },
+      [] { linalg::vector_norm(ones({2}), -1.0); },
+      [] { linalg::vector_norm(ones({2, 0}), std::numeric_limits<double>::infinity(), {1}); },
+      [] { embedding(ones({2}), ones({5, 3})); },  // float indices
+      [] { embedding(tensor({1}, DType::Int64), ones({5})); },
+      [] { embedding(tensor({1}, DType::Int64), ones({5, 3}), 5); },
+      [] { layer_norm(ones({2, 3}), {3}, ones({4})); },
+      [] { group_norm(ones({2}), 1); },
+      [] { conv1d(ones({1, 2, 3}), ones({2, 2, 5})); },
+      [] { conv1d(ones({2, 3}), ones({2, 2})); },
+      [] { conv_transpose2d(ones({1, 2, 3}), ones({2, 2, 3, 3})); },
+      [] { conv_transpose2d(ones({1, 2, 3, 3}), ones({2, 2, 3, 3}), ones({3})); },
+      [] { conv_transpose2d(ones({1, 2, 1, 1}), ones({2, 2, 1, 1}), {}, {1, 1}, {1, 1}); },  // empty output
+      [] { interpolate(ones({1, 4, 4}), InterpolateOptions().size({8}).scale_factor({2.0})); },
+      [] { interpolate(ones({1, 1, 4, 4}), InterpolateOptions().scale_factor({-1.0})); },
+      [] { interpolate(ones({1, 1, 4, 4}), InterpolateOptions().size({2, 2, 2})); },
+      [] { interpolate(ones({4, 4}), InterpolateOptions().size({2})); },
+      [] { dropout2d(ones({2, 2, 2, 2}), 1.5); },
+      [] { affine_grid(ones({1, 2, 3}), {2, 1, 3, 3}); },
+      [] { affine_grid(ones({1, 3, 3}), {1, 1, 3, 3}); },
+      [] { grid_sample(ones({1, 1, 3, 3}), ones({1, 2, 2, 2}), "bilinear", "wrap"); },
+      [] { grid_sample(ones({1, 1, 3, 3}), ones({2, 2, 2, 2})); },
+      [] { nn::F::smooth_l1_loss(ones({2}), ones({3})); },
+      [] { nn::F::huber_loss(ones({2}), ones({2}), nn::F::HuberLossFuncOptions().delta(0.0)); },
+      [] { nn::F::kl_div(ones({2, 2}), ones({3})); },
+      [] { nn::Embedding(0, 3); },
+      [] { nn::Embedding(nn::EmbeddingOptions(4, 3).padding_idx(4)); },
+      [] { nn::LayerNorm(nn::LayerNormOptions({0})); },
+      [] { nn::GroupNorm(3, 4); },
+      [] { nn::ConvTranspose2d(nn::ConvTranspose2dOptions(3, 4, 3).groups(2)); },
+      [] { nn::Conv1d(2, 3, 0); },
+  };
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    try {
+      bad[i]();
+      ADD_FAILURE() << "case " << i << " did not throw";
+    } catch (const Error&) {
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "case " << i << " threw a non-ember error: " << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -310,3 +310,95 @@ TEST(NnOpErrors, NameTheOpAndShapes) {
 }
 
 }  // namespace
+
+// ---- issue 10 part B: the float32 paths of the new ops against float64 ----
+namespace {
+using namespace ember;
+
+TEST(OneDnn, Issue10LinearAlgebra) {
+  manual_seed(101);
+  expect_fast_matches_reference([](const TensorList& x) { return bmm(x[0], x[1]); }, {randn({3, 5, 7}), randn({3, 7, 2})}, "bmm");
+  expect_fast_matches_reference([](const TensorList& x) { return bmm(x[0], x[1]); },
+                                {randn({3, 7, 5}).mT(), randn({3, 2, 7}).mT()}, "bmm transposed");
+  expect_fast_matches_reference([](const TensorList& x) { return addmm(x[0], x[1], x[2], 0.5, 2.0); },
+                                {randn({4}), randn({6, 3}), randn({3, 4})}, "addmm");
+  expect_fast_matches_reference([](const TensorList& x) { return baddbmm(x[0], x[1], x[2]); },
+                                {randn({2, 3, 4}), randn({2, 3, 5}), randn({2, 5, 4})}, "baddbmm");
+  expect_fast_matches_reference([](const TensorList& x) { return outer(x[0], x[1]); }, {randn({5}), randn({3})}, "outer");
+  expect_fast_matches_reference([](const TensorList& x) { return dot(x[0], x[1]); }, {randn({17}), randn({17})}, "dot");
+  expect_fast_matches_reference([](const TensorList& x) { return einsum("bhqd,bhkd->bhqk", {x[0], x[1]}); },
+                                {randn({2, 3, 5, 8}), randn({2, 3, 6, 8})}, "einsum attention");
+  expect_fast_matches_reference([](const TensorList& x) { return einsum("bn,anm,bm->ba", {x[0], x[1], x[2]}); },
+                                {randn({4, 3}), randn({5, 3, 2}), randn({4, 2})}, "einsum bilinear");
+  expect_fast_matches_reference([](const TensorList& x) { return linalg::vector_norm(x[0], 2.0, {1}); },
+                                {randn({4, 9})}, "vector_norm");
+}
+
+TEST(OneDnn, Issue10LayerAndGroupNorm) {
+  manual_seed(102);
+  auto ln = [](const TensorList& x) { return layer_norm(x[0], {x[0].size(-1)}, x[1], x[2]); };
+  for (const Shape& s : std::vector<Shape>{{4, 16}, {2, 3, 33}, {1, 7}, {5, 1}})
+    expect_fast_matches_reference(ln, {randn(s) * 3.0 + 1.0, randn({s.back()}), randn({s.back()})}, "layer_norm " + shape_str(s), 1e-3);
+  expect_fast_matches_reference([](const TensorList& x) { return layer_norm(x[0], {3, 4}); }, {randn({2, 3, 4})},
+                                "layer_norm 2-d shape, no affine", 1e-3);
+  expect_fast_matches_reference([](const TensorList& x) { return layer_norm(x[0], {5}, x[1]); }, {randn({5, 3}).t(), randn({5})},
+                                "layer_norm transposed input, weight only", 1e-3);
+  expect_fast_matches_reference([](const TensorList& x) { return layer_norm(x[0], {5}, {}, x[1]); }, {randn({3, 5}), randn({5})},
+                                "layer_norm bias only", 1e-3);
+  expect_fast_matches_reference([](const TensorList& x) { return group_norm(x[0], 3, x[1], x[2]); },
+                                {randn({2, 6, 4, 5}), randn({6}), randn({6})}, "group_norm", 1e-3);
+  // The backward on oneDNN (no graph wanted) against the float64 composite.
+  Tensor x = randn({6, 10}).requires_grad_(), w = randn({10}).requires_grad_(), b = randn({10}).requires_grad_();
+  Tensor g = randn({6, 10});
+  layer_norm(x, {10}, w, b).backward(g);
+  Tensor x64 = x.detach().to(DType::Float64).requires_grad_(), w64 = w.detach().to(DType::Float64).requires_grad_(),
+         b64 = b.detach().to(DType::Float64).requires_grad_();
+  layer_norm(x64, {10}, w64, b64).backward(g.to(DType::Float64));
+  for (auto [a, r] : std::vector<std::pair<Tensor, Tensor>>{{x.grad(), x64.grad()}, {w.grad(), w64.grad()}, {b.grad(), b64.grad()}}) {
+    auto va = a.to_vector<double>(), vr = r.to_vector<double>();
+    for (std::size_t i = 0; i < va.size(); ++i) ASSERT_NEAR(va[i], vr[i], 1e-4 * (1 + std::abs(vr[i])));
+  }
+}
+
+TEST(OneDnn, Issue10ConvTranspose2dAndConv1d) {
+  manual_seed(103);
+  struct Case {
+    Shape x, w;
+    Int2 stride, padding, output_padding, dilation;
+    std::int64_t groups;
+    bool bias;
+  };
+  const std::vector<Case> cases = {
+      {{2, 3, 5, 5}, {3, 4, 3, 3}, {1, 1}, {0, 0}, {0, 0}, {1, 1}, 1, true},
+      {{1, 4, 4, 6}, {4, 2, 3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1, false},
+      {{2, 4, 3, 3}, {4, 3, 2, 2}, {2, 1}, {1, 0}, {1, 0}, {2, 2}, 2, true},
+      {{1, 2, 3, 4}, {2, 1, 2, 3}, {3, 2}, {0, 0}, {2, 1}, {1, 1}, 1, true},  // output_padding > padding
+      {{1, 16, 8, 8}, {16, 16, 4, 4}, {2, 2}, {1, 1}, {0, 0}, {1, 1}, 1, true},
+  };
+  for (const auto& c : cases) {
+    auto f = [c](const TensorList& x) {
+      return conv_transpose2d(x[0], x[1], c.bias ? x[2] : Tensor(), c.stride, c.padding, c.output_padding, c.groups, c.dilation);
+    };
+    expect_fast_matches_reference(f, {randn(c.x), randn(c.w), randn({c.w[1] * c.groups})},
+                                  "conv_transpose2d " + shape_str(c.x) + " " + shape_str(c.w), 1e-3);
+  }
+  expect_fast_matches_reference([](const TensorList& x) { return conv1d(x[0], x[1], x[2], 2, 1, 1, 2); },
+                                {randn({2, 4, 11}), randn({6, 2, 3}), randn({6})}, "conv1d", 1e-3);
+}
+
+TEST(OneDnn, Issue10EmbeddingResamplingLosses) {
+  manual_seed(104);
+  const Tensor idx = tensor({{0.0, 3.0, 3.0}, {5.0, 1.0, 0.0}}, DType::Int64);
+  expect_fast_matches_reference([idx](const TensorList& x) { return embedding(idx, x[0], 0); }, {randn({6, 4})}, "embedding");
+  expect_fast_matches_reference(
+      [](const TensorList& x) { return interpolate(x[0], InterpolateOptions().size({7, 5}).mode("bilinear")); },
+      {randn({2, 3, 4, 4})}, "bilinear");
+  expect_fast_matches_reference([](const TensorList& x) { return grid_sample(x[0], x[1], "bilinear", "reflection"); },
+                                {randn({2, 3, 5, 6}), rand({2, 4, 3, 2}) * 2.4 - 1.2}, "grid_sample", 1e-3);
+  expect_fast_matches_reference([](const TensorList& x) { return affine_grid(x[0], {2, 1, 4, 5}); }, {randn({2, 2, 3})},
+                                "affine_grid");
+  expect_fast_matches_reference([](const TensorList& x) { return nn::F::cross_entropy(x[0], softmax(x[1], 1)); },
+                                {randn({4, 6}), randn({4, 6})}, "soft-label cross_entropy");
+}
+
+}  // namespace

@@ -32,6 +32,9 @@ EMBER_DNNL_PRIMITIVE(dnnl::pooling_v2_forward)
 EMBER_DNNL_PRIMITIVE(dnnl::pooling_v2_backward)
 EMBER_DNNL_PRIMITIVE(dnnl::batch_normalization_forward)
 EMBER_DNNL_PRIMITIVE(dnnl::batch_normalization_backward)
+EMBER_DNNL_PRIMITIVE(dnnl::layer_normalization_forward)  // issue 10 part B
+EMBER_DNNL_PRIMITIVE(dnnl::layer_normalization_backward)
+EMBER_DNNL_PRIMITIVE(dnnl::deconvolution_forward)
 #undef EMBER_DNNL_PRIMITIVE
 
 /// A plain (strided) f32 descriptor with t's dims and strides.

@@ -60,6 +60,27 @@ struct BatchNormBackward {
 BatchNormBackward batch_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& var,
                                       const Tensor& weight, double eps);
 
+// ---- issue 10 part B: transposed convolution (ops/onednn/deconv.cpp) ----
+struct Deconv2dParams {
+  std::array<std::int64_t, 2> stride{1, 1}, padding{0, 0}, output_padding{0, 0}, dilation{1, 1};
+  std::int64_t groups = 1;
+};
+/// x: [N, C_in, H, W], w: [C_in, C_out/groups, KH, KW] (PyTorch's layout), b: [C_out] or undefined
+/// -> y_shape [N, C_out, OH, OW]. Needs padding >= output_padding.
+Tensor deconv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Shape& y_shape, const Deconv2dParams& p);
+// ---- issue 10 part B: layer normalization (ops/onednn/layer_norm.cpp) ----
+struct LayerNormForward {
+  Tensor y, mean, var;  // mean, var: [rows], var biased
+};
+/// Normalizes each row of a contiguous x: [rows, cols]; weight/bias: [cols] or undefined.
+LayerNormForward layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);
+struct LayerNormBackward {
+  Tensor grad_input, grad_weight, grad_bias;  // the last two undefined unless weight / with_bias
+};
+LayerNormBackward layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& var,
+                                      const Tensor& weight, bool with_bias, double eps);
+// ---- end issue 10 part B ----
+
 /// Drops cached primitives; the number cached; how many were built (cache misses).
 void clear_primitive_cache();
 std::size_t primitive_cache_size();
