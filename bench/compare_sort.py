@@ -29,9 +29,9 @@ def torch_cases():
     c = torch.randn(1000, 256)
     g = torch.randn(256, 1000, requires_grad=True)
     return {
-        "BM_Sort/256/1000": lambda: torch.sort(a, -1, stable=True),
-        "BM_Sort/1/1048576": lambda: torch.sort(b, -1, stable=True),
-        "BM_SortDescendingDim0": lambda: torch.sort(c, 0, descending=True, stable=True),
+        "BM_Sort/256/1000": lambda: torch.sort(a, dim=-1, stable=True),
+        "BM_Sort/1/1048576": lambda: torch.sort(b, dim=-1, stable=True),
+        "BM_SortDescendingDim0": lambda: torch.sort(c, dim=0, descending=True, stable=True),
         "BM_Topk/256/1000/5": lambda: torch.topk(a, 5),
         "BM_Topk/1/1048576/100": lambda: torch.topk(b, 100),
         "BM_TopkBackward": lambda: torch.autograd.grad(torch.topk(g, 5).values.sum(), [g]),
