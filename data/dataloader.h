@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "ember/data/dataset.h"
+#include "ember/data/sampler.h"
 
 namespace ember::data {
 
@@ -33,18 +34,23 @@ class DataLoaderOptions {
   DataLoaderOptions& drop_last(bool on) { drop_last_ = on; return *this; }
   /// Batches prepared ahead on a worker thread (default 2); 0 loads on the calling thread.
   DataLoaderOptions& prefetch(int n) { prefetch_ = n; return *this; }
+  /// Visit the indices `s` gives each epoch (e.g. a DistributedSampler), which
+  /// the loader shares with the caller; excludes shuffle(true), as in PyTorch.
+  DataLoaderOptions& sampler(std::shared_ptr<const Sampler> s) { sampler_ = std::move(s); return *this; }
 
   /// The values set above.
   std::int64_t batch_size() const { return batch_size_; }
   bool shuffle() const { return shuffle_; }
   bool drop_last() const { return drop_last_; }
   int prefetch() const { return prefetch_; }
+  const std::shared_ptr<const Sampler>& sampler() const { return sampler_; }
 
  private:
   std::int64_t batch_size_ = 64;
   bool shuffle_ = false;
   bool drop_last_ = false;
   int prefetch_ = 2;
+  std::shared_ptr<const Sampler> sampler_;
 };
 
 class DataLoader {
@@ -88,7 +94,8 @@ class DataLoader {
   Iterator begin() const;
   /// The end of every epoch.
   Iterator end() const { return {}; }
-  /// Batches per epoch: ceil(N / batch_size), or floor with drop_last.
+  /// Batches per epoch: ceil(N / batch_size), or floor with drop_last (N: the
+  /// dataset's size, or the sampler's count for it).
   std::int64_t size() const;
   /// The dataset and the options this loader was made with.
   const Dataset& dataset() const { return *dataset_; }
