@@ -7,6 +7,8 @@
 //   OMP_NUM_THREADS=2 ember_ddp_bench --model mlp --steps 300
 //   mpirun --allow-run-as-root -np 2 -x OMP_NUM_THREADS=1 ember_ddp_bench --model mlp --steps 300 [--overlap 0]
 //
+//   mpirun ... ember_ddp_bench --model allreduce:2.68 --steps 200   # the all-reduce alone
+//
 // Prints one line (rank 0): samples/s, ms per step, and the reducer's time per
 // step (copies + all-reduce + waiting, on the backward thread) and bytes per step.
 #include <chrono>
@@ -119,6 +121,19 @@ int main(int argc, char** argv) {
     else throw Error("ddp_bench: unknown flag " + k);
   }
   manual_seed(1);
+  if (model.rfind("allreduce:", 0) == 0) {  // allreduce:MB -- the collective alone, float32
+    const double mb = std::stod(model.substr(10));
+    Tensor t = ones({static_cast<std::int64_t>(mb * 1e6 / 4)});
+    for (int i = 0; i < 5; ++i) dist::all_reduce(t);
+    dist::barrier();
+    const auto t0 = Clock::now();
+    for (std::int64_t i = 0; i < steps; ++i) dist::all_reduce(t);
+    const double ms = std::chrono::duration<double>(Clock::now() - t0).count() * 1e3 / static_cast<double>(steps);
+    if (dist::rank() == 0)
+      fmt::print("all_reduce {:.2f} MB float32 on {} ranks: {:.3f} ms ({:.2f} GB/s of algorithm bandwidth)\n", mb,
+                 dist::world_size(), ms, mb / ms);
+    return 0;
+  }
   if (model == "mlp") {
     Mlp net;
     run(net, std::make_unique<optim::Adam>(net->parameters(), optim::AdamOptions(1e-3)), model, steps, batch, overlap,
