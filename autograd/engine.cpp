@@ -10,6 +10,10 @@
 // AccumulateGrad sinks add into the leaf's .grad(); with grad() they are
 // captured instead. A non-leaf that asked to retain_grad() gets the gradient
 // summed for it in its .grad() too, as it leaves its node. Saved tensors are freed as nodes finish unless retain_graph.
+// Hooks (hooks.h): a leaf's post-accumulate-grad hooks run right after its
+// .grad() is updated, while the rest of the graph is still being computed --
+// data-parallel training starts its all-reduce there; callbacks queued during
+// the pass run once every node has finished.
 #include "ember/autograd/engine.h"
 
 #include <queue>
@@ -17,6 +21,7 @@
 #include <unordered_set>
 
 #include "ember/autograd/grad_mode.h"
+#include "ember/autograd/hooks.h"
 #include "ember/autograd/meta.h"
 #include "ember/ops/ops.h"
 
@@ -55,6 +60,7 @@ class GraphTask {
   // captures: for grad(), the (node, slot) whose arriving gradient is the answer.
   TensorList run(const std::vector<Edge>& roots, const TensorList& root_grads, const std::vector<Edge>& captures) {
     const bool accumulate_leaves = captures.empty();
+    detail::CallbackQueue callbacks;  // queue_callback() during this pass lands here
     std::vector<Node*> post_order = walk(roots);
     mark_needed(post_order, captures, accumulate_leaves);
     count_dependencies(post_order);
@@ -108,6 +114,7 @@ class GraphTask {
         if (--next.dependencies == 0) ready.push(e.node.get());
       }
     }
+    callbacks.run();
     return captured;
   }
 
@@ -183,7 +190,7 @@ class GraphTask {
     Tensor grad = conform(acc, 0, std::move(g));
     AutogradMeta& m = ensure_meta(leaf);
     // Backward passes on other threads may add into the same leaf.
-    std::lock_guard<std::mutex> lock(m.mutex);
+    std::unique_lock<std::mutex> lock(m.mutex);
     if (create_graph_) {
       // A copy even here: the incoming gradient may be shared, expanded, or the user's.
       AutoGradMode mode(true);
@@ -198,6 +205,8 @@ class GraphTask {
       else if (sole_owner(grad)) m.grad = std::move(grad);
       else m.grad = grad.detach().clone().contiguous();
     }
+    lock.unlock();
+    detail::run_post_accumulate_hooks(leaf);
   }
 
   // Tensor::retain_grad: the non-leaf's .grad gets a copy (the gradient flows on).

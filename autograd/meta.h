@@ -1,8 +1,11 @@
 #pragma once
 /// Per-tensor autograd state, kept apart from the core TensorImpl (which holds
 /// only an opaque pointer to it) so the core stays free of autograd.
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include "ember/autograd/node.h"
 
@@ -25,6 +28,8 @@ struct AutogradMeta {
   bool is_view = false;
   std::weak_ptr<TensorImpl> view_base;
   std::weak_ptr<Node> base_grad_fn;
+  // Leaves: run after each backward() adds into grad (autograd/hooks.h), by id.
+  std::vector<std::pair<std::uint64_t, std::function<void(const Tensor&)>>> post_accumulate_hooks;
 };
 
 /// Marks `view` as a view of `base` (or of base's own base).

@@ -159,10 +159,11 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   EMBER_CHECK(dataset_ != nullptr, "DataLoader: got a null dataset");
   EMBER_CHECK(options_.batch_size() >= 1, "DataLoader: batch_size must be at least 1, got {}", options_.batch_size());
   EMBER_CHECK(options_.prefetch() >= 0, "DataLoader: prefetch must be non-negative, got {}", options_.prefetch());
+  EMBER_CHECK(!(options_.sampler() && options_.shuffle()), "DataLoader: sampler option is mutually exclusive with shuffle");
 }
 
 std::int64_t DataLoader::size() const {
-  const std::int64_t n = dataset_->size();
+  const std::int64_t n = options_.sampler() ? options_.sampler()->size(dataset_->size()) : dataset_->size();
   const std::int64_t b = options_.batch_size();
   return options_.drop_last() ? n / b : (n + b - 1) / b;
 }
@@ -171,7 +172,14 @@ DataLoader::Iterator DataLoader::begin() const {
   const std::int64_t n = dataset_->size();
   EMBER_CHECK(n >= 0, "DataLoader: the dataset reports a negative size {}", n);
   std::vector<std::int64_t> order;
-  if (options_.shuffle()) {
+  if (options_.sampler()) {
+    order = options_.sampler()->indices(n);
+    const std::int64_t expected = options_.sampler()->size(n);
+    EMBER_CHECK(static_cast<std::int64_t>(order.size()) == expected,
+                "DataLoader: the sampler gave {} indices, its size() says {}", order.size(), expected);
+    for (std::int64_t i : order)
+      EMBER_CHECK(i >= 0 && i < n, "DataLoader: the sampler gave index {} for a dataset of size {}", i, n);
+  } else if (options_.shuffle()) {
     order = randperm(n).to_vector<std::int64_t>();  // on this thread: reproducible under manual_seed
   } else {
     order.resize(static_cast<std::size_t>(n));

@@ -20,6 +20,7 @@
 
 #include "ember/core/options.h"
 #include "ember/data/dataset.h"
+#include "ember/data/sampler.h"
 
 namespace ember::data {
 
@@ -33,6 +34,9 @@ struct DataLoaderOptions {
   EMBER_OPTION(DataLoaderOptions, bool, drop_last, false)
   /// Batches prepared ahead on a worker thread (default 2); 0 loads on the calling thread.
   EMBER_OPTION(DataLoaderOptions, int, prefetch, 2)
+  /// Visit the indices `s` gives each epoch (e.g. a DistributedSampler), which
+  /// the loader shares with the caller; excludes shuffle(true), as in PyTorch.
+  EMBER_OPTION(DataLoaderOptions, std::shared_ptr<const Sampler>, sampler, nullptr)
 };
 
 class DataLoader {
@@ -76,7 +80,8 @@ class DataLoader {
   Iterator begin() const;
   /// The end of every epoch.
   Iterator end() const { return {}; }
-  /// Batches per epoch: ceil(N / batch_size), or floor with drop_last.
+  /// Batches per epoch: ceil(N / batch_size), or floor with drop_last (N: the
+  /// dataset's size, or the sampler's count for it).
   std::int64_t size() const;
   /// The dataset and the options this loader was made with.
   const Dataset& dataset() const { return *dataset_; }

@@ -397,3 +397,63 @@ TEST(GradOptions, NamedChoicesMatchThePositionalForm) {
   auto gw = autograd::grad({v}, {w}, autograd::GradOptions().grad_outputs({tensor({1.0, 2.0}, DType::Float64)}));
   EXPECT_EQ(gw[0].to_vector<double>(), (std::vector<double>{5.0, 10.0}));
 }
+
+// autograd/hooks.h: a leaf's hook sees its final .grad while the pass still
+// runs (later nodes have not run yet), once per pass; callbacks run at the end.
+TEST(EngineHooks, PostAccumulateGradHookSeesTheFinalGradDuringThePass) {
+  Tensor w1 = f64({1.0, 2.0}), w2 = f64({3.0});
+  std::vector<std::string> events;
+  autograd::register_post_accumulate_grad_hook(w2, [&](const Tensor& leaf) {
+    EXPECT_TRUE(leaf.is_same(w2));
+    expect_values(leaf.grad(), {3.0});  // d/dw2 of sum(w1) * w2
+    events.push_back("w2");
+    autograd::queue_callback([&] { events.push_back("end"); });
+  });
+  const auto id = autograd::register_post_accumulate_grad_hook(w1, [&](const Tensor& leaf) {
+    expect_values(leaf.grad(), {3.0, 3.0});
+    events.push_back("w1");
+  });
+  // w1 is used twice (two paths): its hook still runs once, on the summed gradient.
+  Tensor y = (w1.sum() * w2).sum() + (w1 * 0.0).sum();
+  y.backward();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events.back(), "end");  // after both leaves
+  events.clear();
+  autograd::remove_post_accumulate_grad_hook(w1, id);
+  w1.set_grad(Tensor());
+  w2.set_grad(Tensor());
+  (w1.sum() * w2).sum().backward();
+  EXPECT_EQ(events, (std::vector<std::string>{"w2", "end"}));
+  // grad() leaves .grad alone, so the hook does not run.
+  events.clear();
+  autograd::grad({(w1.sum() * w2).sum()}, {w2});
+  EXPECT_TRUE(events.empty());
+}
+
+TEST(EngineHooks, HookRunsWhenItsLeafIsDoneNotAtTheEnd) {
+  // x -> a -> b -> c: the leaf x's accumulator runs last; w's runs first, before b's backward.
+  Tensor x = f64({0.1}), w = f64({5.0});
+  bool x_done = false, w_seen_before_x = false;
+  autograd::register_post_accumulate_grad_hook(w, [&](const Tensor&) { w_seen_before_x = !x_done; });
+  autograd::register_post_accumulate_grad_hook(x, [&](const Tensor&) { x_done = true; });
+  Tensor y = ((x * 2.0).exp() * 3.0).exp() * w;
+  y.sum().backward();
+  EXPECT_TRUE(x_done);
+  EXPECT_TRUE(w_seen_before_x);
+}
+
+TEST(EngineHooks, Errors) {
+  Tensor x = f64({1.0});
+  EXPECT_THROW(autograd::queue_callback([] {}), Error);  // no pass is running
+  EXPECT_THROW(autograd::register_post_accumulate_grad_hook(x * 2.0, [](const Tensor&) {}), Error);
+  EXPECT_THROW(autograd::register_post_accumulate_grad_hook(tensor({1.0}), [](const Tensor&) {}), Error);
+  autograd::register_post_accumulate_grad_hook(x, [](const Tensor&) { throw Error("hook failed"); });
+  EXPECT_THROW((x * 2.0).sum().backward(), Error);
+  bool ran = false;
+  Tensor z = f64({1.0});
+  autograd::register_post_accumulate_grad_hook(z, [&](const Tensor&) {
+    autograd::queue_callback([&] { autograd::queue_callback([&] { ran = true; }); });
+  });
+  (z * 2.0).sum().backward();
+  EXPECT_TRUE(ran);  // a callback queued by a callback runs too
+}
