@@ -7,4 +7,5 @@
 #include "ember/nn/layers.h"
 #include "ember/nn/loss.h"
 #include "ember/nn/module.h"
+#include "ember/nn/rnn.h"
 #include "ember/nn/simple.h"
