@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "ember/core/factory.h"
-#include "ember/ops/dnnl/onednn.h"
+#include "ember/ops/onednn/onednn.h"
 
 namespace ember::kernels {
 namespace {
