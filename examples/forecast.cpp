@@ -22,7 +22,7 @@
 
 #include <ember/ember.h>
 #include <ember/data/csv.h>
-#include <ember/nn/atomic_file.h>
+#include <ember/io/atomic_file.h>
 
 #include "flags.h"
 
