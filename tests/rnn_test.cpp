@@ -352,8 +352,7 @@ TEST(RnnGradcheck, StackedBidirectionalLstmFloat64) {
                       tensor({3, 2}, DType::Int64));
     return TensorList{r.output, r.h_n, r.c_n};
   };
-  autograd::GradcheckOptions o;
-  o.fast_mode = true;
+  const auto o = autograd::GradcheckOptions().fast_mode(true);
   EXPECT_TRUE(autograd::gradcheck(f, args, o));
   EXPECT_TRUE(autograd::gradgradcheck(f, args, o));
 }
