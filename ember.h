@@ -25,4 +25,5 @@
 #include "ember/ops/nn_ops.h"
 #include "ember/ops/ops.h"
 #include "ember/ops/print.h"
+#include "ember/ops/rnn_ops.h"
 #include "ember/optim/optim.h"

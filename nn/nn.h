@@ -10,4 +10,5 @@
 #include "ember/nn/loss.h"
 #include "ember/nn/module.h"
 #include "ember/nn/normalization.h"
+#include "ember/nn/rnn.h"
 #include "ember/nn/simple.h"
