@@ -601,7 +601,8 @@ CsvTable parse(std::string_view text, const CsvOptions& opt, const std::string& 
 
   int threads = opt.threads() > 0 ? opt.threads() : get_num_threads();
   const std::size_t body_bytes = text.size() - body;
-  threads = static_cast<int>(std::clamp<std::size_t>(body_bytes >> 20, 1, static_cast<std::size_t>(std::max(threads, 1))));
+  threads = static_cast<int>(std::clamp<std::size_t>(body_bytes / std::max<std::size_t>(opt.min_chunk_bytes(), 1), 1,
+                                                     static_cast<std::size_t>(std::max(threads, 1))));
   // Rows expected, from the mean length of up to 64 lines after the header (plus a margin).
   std::size_t sampled = 0, sample_bytes = 0;
   for (std::size_t q = body; sampled < 64 && q < text.size(); ++sampled) {
