@@ -120,7 +120,7 @@ struct Args {
   std::string csv, target, target_expr, id, drop, categorical, task = "auto", delimiter, impute = "mean";
   std::string test_csv, out = "predictions.csv", save, split_out;
   std::int64_t skip_rows = 0, epochs = 300, patience = 20, hidden = 64, layers = 2, batch_size = 32, seed = 1;
-  double val = 0.2, dropout = 0.2, lr = 1e-3, weight_decay = 1e-4;
+  double val = 0.2, dropout = 0.2, lr = 1e-3, weight_decay = 1e-4, expect_accuracy = 0;
   bool no_header = false;
   int threads = 1;
 };
@@ -161,7 +161,9 @@ int main(int argc, char** argv) try {
       .add("test", a.test_csv, "a table to predict (same columns, the target may be absent)")
       .add("out", a.out, "where --test's predictions go")
       .add("save", a.save, "write the best model, with its preprocessing, to this safetensors file")
-      .add("split-out", a.split_out, "write the split (row,split) to this CSV, for bench/compare_tabular.py");
+      .add("split-out", a.split_out, "write the split (row,split) to this CSV, for bench/compare_tabular.py")
+      .add("expect-accuracy", a.expect_accuracy, "classification: exit 1 if the validation accuracy is below this",
+           Check::Probability);
   flags.parse(argc, argv);
   if (a.csv.empty()) throw examples::UsageError("--csv is required");
   if (a.target.empty() == a.target_expr.empty()) throw examples::UsageError("give one of --target and --target-expr");
@@ -258,7 +260,7 @@ int main(int argc, char** argv) try {
     f.commit();
     fmt::print("wrote {} ({} rows)\n", a.out, test_table->rows());
   }
-  return 0;
+  return !prep.classification() || s.metric >= a.expect_accuracy ? 0 : 1;
 } catch (const examples::UsageError& e) {
   fmt::print(stderr, "tabular: {} (see --help)\n", e.what());
   return 2;
