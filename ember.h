@@ -19,6 +19,8 @@
 #include "ember/data/idx.h"
 #include "ember/data/sampler.h"
 #include "ember/data/libtorch_names.h"
+#include "ember/data/subset.h"
+#include "ember/data/tabular.h"
 #include "ember/io/image.h"
 #include "ember/nn/nn.h"
 #include "ember/nn/safetensors.h"

@@ -56,6 +56,8 @@ class CsvOptions {
   EMBER_OPTION(CsvOptions, std::vector<std::string>, usecols, {})
   /// Threads used to parse (0: get_num_threads()); small files use one.
   EMBER_OPTION(CsvOptions, int, threads, 0)
+  /// The least bytes a thread parses: files under 2x this use one thread (default 1 MiB).
+  EMBER_OPTION(CsvOptions, std::size_t, min_chunk_bytes, std::size_t{1} << 20)
   /// The longest record allowed, in bytes (default 64 MiB).
   EMBER_OPTION(CsvOptions, std::size_t, max_record_bytes, std::size_t{64} << 20)
   /// Accept a file with a header and no data rows (default false: an error).

@@ -202,3 +202,91 @@ TEST(Csv, ThreadsAgreeWithOneThread) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Csv, TinyChunksAgreeWithOneThread) {
+  // min_chunk_bytes(1) cuts even a few bytes into chunks, with cuts inside quotes, CRLFs and blank lines.
+  const std::vector<std::string> texts = {
+      "a,b\n\"x\n1\",2\n\"y\r\n\",3\r\n\n4,5\n", "a\n1\n\n\n2\n3", "a,b\n\"q\"\"\n\",\"\n\"\n1,2\n",
+      "a,b\n1,2\n\"open\n3,4\n", "a,b\n1,2\n3\n4,5\n"};
+  for (const std::string& text : texts) {
+    for (int threads : {2, 4, 9}) {
+      const std::string one = message_of([&] { parse_csv(text, CsvOptions().threads(1), "t.csv"); });
+      const std::string many =
+          message_of([&] { parse_csv(text, CsvOptions().threads(threads).min_chunk_bytes(1), "t.csv"); });
+      EXPECT_EQ(one, many) << text;
+      if (one.empty()) {
+        const CsvTable a = parse_csv(text, CsvOptions().threads(1), "t.csv");
+        const CsvTable b = parse_csv(text, CsvOptions().threads(threads).min_chunk_bytes(1), "t.csv");
+        ASSERT_EQ(a.rows(), b.rows()) << text;
+        for (const CsvColumn& c : a.columns()) {
+          EXPECT_EQ(c.strings, b[c.name].strings);
+          ASSERT_EQ(c.numbers.size(), b[c.name].numbers.size());
+          for (std::size_t i = 0; i < c.numbers.size(); ++i)
+            EXPECT_TRUE(c.numbers[i] == b[c.name].numbers[i] || (std::isnan(c.numbers[i]) && std::isnan(b[c.name].numbers[i])));
+        }
+      }
+    }
+  }
+}
+
+TEST(Tabular, SplitStandardiseOneHotAndSave) {
+  std::string text = "id,age,city,y\n";
+  for (int i = 0; i < 100; ++i)
+    text += fmt::format("{},{},{},{}\n", i, i % 10 == 3 ? "" : std::to_string(20 + i % 7), i % 3 ? "paris" : "rome", i % 2 ? "yes" : "no");
+  auto table = std::make_shared<CsvTable>(parse_csv(text, {}, "p.csv"));
+  auto all = std::make_shared<TabularDataset>(table, TabularOptions().target("y").drop({"id"}));
+  manual_seed(3);
+  auto split = random_split(all, {0.8, 0.2});
+  ASSERT_EQ(split[0]->size(), 80);
+  ASSERT_EQ(split[1]->size(), 20);
+  std::vector<std::int64_t> seen = split[0]->indices();
+  seen.insert(seen.end(), split[1]->indices().begin(), split[1]->indices().end());
+  std::sort(seen.begin(), seen.end());
+  for (std::int64_t i = 0; i < 100; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i)], i);  // a partition
+  all->fit(split[0]->indices());
+  const TabularPreprocessor& p = all->preprocessor();
+  EXPECT_TRUE(p.classification());
+  EXPECT_EQ(p.classes(), (std::vector<std::string>{"no", "yes"}));
+  EXPECT_EQ(p.width(), 1 + 2 + 2);  // age; city: unknown, missing, paris, rome
+  // The age statistics come from the training rows only, missing ages filled with their mean.
+  double sum = 0;
+  int n = 0;
+  for (std::int64_t r : split[0]->indices())
+    if (!std::isnan((*table)["age"].numbers[static_cast<std::size_t>(r)])) sum += (*table)["age"].numbers[static_cast<std::size_t>(r)], ++n;
+  EXPECT_NEAR(p.feature_list()[0].mean, sum / n, 1e-9);
+  const Example e = split[0]->get_batch({0, 1});
+  EXPECT_EQ(e.data.size(1), 5);
+  // Prediction time: an unseen city goes to the reserved slot 0, a missing one to slot 1.
+  auto fresh = std::make_shared<CsvTable>(parse_csv("id,age,city\n1,21,oslo\n2,22,\n", {}, "q.csv"));
+  TabularDataset pred(fresh, TabularOptions().target("y").drop({"id"}));
+  pred.set_preprocessor(TabularPreprocessor::from_string(p.to_string()));
+  const float* x = pred.data().data_ptr<float>();
+  EXPECT_EQ(x[1], 1.f);
+  EXPECT_EQ(x[5 + 2], 1.f);
+  EXPECT_NEAR(x[0], (21 - p.feature_list()[0].mean) / p.feature_list()[0].std, 1e-5);
+  EXPECT_FALSE(pred.targets().defined());
+}
+
+TEST(Tabular, TargetExprRegressionAndErrors) {
+  auto t = std::make_shared<CsvTable>(parse_csv("a,b,s\n0,1.5,x\n2,2.5,y\n0.5,3.5,x\n", {}, "f.csv"));
+  TabularDataset d(t, TabularOptions().target_expr("a > 0"));
+  d.fit({0, 1, 2});
+  EXPECT_EQ(d.targets().data_ptr<std::int64_t>()[0], 0);
+  EXPECT_EQ(d.targets().data_ptr<std::int64_t>()[1], 1);
+  EXPECT_EQ(d.preprocessor().width(), 1 + 4);  // b, and s one-hot (a is the target's column)
+  TabularDataset r(t, TabularOptions().target("b").task(TabularTask::Regression).drop({"s"}));
+  r.fit({0, 1, 2});
+  EXPECT_FALSE(r.preprocessor().classification());
+  EXPECT_NEAR(r.preprocessor().unscale(r.targets().data_ptr<float>()[2]), 3.5, 1e-5);
+  EXPECT_ERROR_HAS(TabularDataset(t, TabularOptions().target("nope")).fit({0}), "f.csv: no target column 'nope'",
+                   "the columns are: a, b, s");
+  EXPECT_ERROR_HAS(TabularDataset(t, TabularOptions().target("s").task(TabularTask::Regression)).fit({0, 1}),
+                   "target s holds text", "regression needs numbers");
+  EXPECT_ERROR_HAS(TabularDataset(t, TabularOptions().target_expr("a ~ 0")).fit({0}), "has no comparison");
+  EXPECT_ERROR_HAS(random_split_indices(10, {0.5, 0.2}), "random_split", "sum to 0.7");
+  EXPECT_EQ(random_split_indices(10, {7, 3})[1].size(), 3u);
+}
+
+}  // namespace
