@@ -6,7 +6,7 @@
 ///   auto train = std::make_shared<data::MNIST>("build/mnist");
 ///   namespace T = data::transforms;
 ///   data::TransformDataset aug(train, T::Compose({T::RandomAffine(T::RandomAffineOptions(10).scale({0.9, 1.1})),
-///                                                 T::ElasticTransform(34, 4), T::Normalize({0.1307}, {0.3081})}));
+///                                                 T::ElasticTransform(34, 4), T::Normalize<>(0.1307, 0.3081)}));
 ///   data::DataLoader loader(aug, data::DataLoaderOptions().batch_size(128).shuffle(true).num_workers(2));
 ///
 /// Reproducible: example i's random draws in epoch e come only from (seed, e, i)

@@ -343,7 +343,7 @@ TEST(Transforms, BadParametersAreRejectedWithAMessage) {
   has([] { T::RandomErasing(T::RandomErasingOptions().p(1.5)); }, "p must be in [0, 1], got 1.5");
   has([] { T::RandomErasing(T::RandomErasingOptions().scale({0.4, 0.1})); }, "scale range is upside down");
   has([] { T::RandomErasing(T::RandomErasingOptions().ratio({0.0, 1.0})); }, "ratio must be positive");
-  has([] { T::Normalize({0.5}, {0.0}); }, "std must be non-zero");
+  has([] { T::Normalize(std::vector<double>{0.5}, std::vector<double>{0.0}); }, "std must be non-zero");
   has([] { T::Normalize({0.5, 0.1}, {1.0}); }, "same, non-zero number of values, got 2 and 1");
   has([] { apply(T::ElasticTransform(), full({5}, 1.0)); }, "ElasticTransform: expects an image [C, H, W] or [H, W], got shape [5]");
   has([] { TransformDataset(nullptr, T::Normalize<>(0, 1)); }, "null dataset");
