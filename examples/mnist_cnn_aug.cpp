@@ -61,6 +61,12 @@ struct Args {
   bool augment = true, phases = false;
 };
 
+// img [C, H, W] enlarged `k` times by repeating pixels.
+Tensor upsample_nearest(const Tensor& img, std::int64_t k) {
+  const std::int64_t c = img.size(0), h = img.size(1), w = img.size(2);
+  return img.reshape({c, h, 1, w, 1}).expand({c, h, k, w, k}).reshape({c, h * k, w * k});
+}
+
 // The training recipe's augmentation (when `augment`), then Normalize (MNIST's pixel mean and std).
 T::Compose transforms(bool augment) {
   std::vector<T::AnyTransform> steps;
@@ -82,32 +88,19 @@ std::shared_ptr<data::TransformDataset> mnist(const std::string& root, bool trai
   return std::make_shared<data::TransformDataset>(set, transforms(augment), seed);
 }
 
-// Writes gray pixels [height, width] as a PNG (io/image.h's writer, once main has it).
-void write_augment_png(const std::string& path, const std::vector<std::uint8_t>&, std::int64_t, std::int64_t) {
-  throw Error(fmt::format("--show-augment {}: this build has no PNG writer yet (io/image.h)", path));
-}
-
 // --show-augment: a grid with 8 originals in the first column and, beside each, 7 of its
-// augmented versions (epochs 0..6), 3x enlarged, white digits on black.
+// augmented versions (epochs 0..6), 3x enlarged, white digits on black, grey lines between.
 void show_augment(const std::string& path, const std::string& root, std::uint64_t seed) {
   auto plain = mnist(root, true, 8, false, seed);
   auto augmented = mnist(root, true, 8, true, seed);
-  const std::int64_t rows = 8, cols = 8, cell = 28, zoom = 3, gap = 2;
-  const std::int64_t height = rows * (cell * zoom + gap) + gap, width = cols * (cell * zoom + gap) + gap;
-  std::vector<std::uint8_t> pixels(static_cast<std::size_t>(height * width), 96);  // grey gaps
-  for (std::int64_t r = 0; r < rows; ++r)
-    for (std::int64_t c = 0; c < cols; ++c) {
-      const Tensor img = (c == 0 ? plain->get(r, 0) : augmented->get(r, c - 1)).data;
-      const auto v = img.to_vector<float>();  // normalised: back to [0, 1]
-      for (std::int64_t y = 0; y < cell * zoom; ++y)
-        for (std::int64_t x = 0; x < cell * zoom; ++x) {
-          const double p = v[static_cast<std::size_t>((y / zoom) * cell + x / zoom)] * 0.3081 + 0.1307;
-          const std::int64_t py = gap + r * (cell * zoom + gap) + y, px = gap + c * (cell * zoom + gap) + x;
-          pixels[static_cast<std::size_t>(py * width + px)] =
-              static_cast<std::uint8_t>(std::lround(255.0 * std::clamp(p, 0.0, 1.0)));
-        }
+  std::vector<Tensor> cells;
+  for (std::int64_t r = 0; r < 8; ++r)
+    for (std::int64_t c = 0; c < 8; ++c) {
+      const Tensor img = (c == 0 ? plain->get(r, 0) : augmented->get(r, c - 1)).data;  // [1, 28, 28], normalised
+      const Tensor pixels = img * 0.3081 + 0.1307;                                       // back to [0, 1]
+      cells.push_back(upsample_nearest(pixels, 3));
     }
-  write_augment_png(path, pixels, height, width);
+  io::write_png(path, io::make_grid(cells, 8, 2, 0.4));
   fmt::print("wrote {} (left column: originals; then 7 augmented draws of each)\n", path);
 }
 
