@@ -21,6 +21,7 @@
 #include "ember/data/libtorch_names.h"
 #include "ember/data/subset.h"
 #include "ember/data/tabular.h"
+#include "ember/data/transforms.h"
 #include "ember/io/image.h"
 #include "ember/nn/nn.h"
 #include "ember/nn/safetensors.h"

@@ -1,32 +1,43 @@
-// The worker thread and the consumer share one bounded queue under a mutex:
-// the worker waits while it is full, the consumer while it is empty, and a stop
-// flag set by the destructor wakes the worker so it can be joined. An error is
-// queued like a batch, so the consumer sees the batches before it, then the error.
+// Workers and the consumer share one state under a mutex. A worker claims the
+// next batch number (claims go in order), prepares it without the lock, and
+// puts it into that batch's slot; the consumer waits for the slot of the batch
+// it needs next, so delivery is in order whatever the timing. A worker may
+// claim batch b only while b < consumed + workers * prefetch (the bound on
+// batches held ahead). An error fills its slot like a batch and stops further
+// claims: every batch before it was claimed earlier and still arrives, then
+// the consumer rethrows the error. The destructor sets the stop flag, wakes
+// the workers and joins them.
 #include "ember/data/dataloader.h"
 
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/core/factory.h"
+#include "ember/data/transforms.h"
 
 namespace ember::data {
 
 class DataLoader::Epoch {
  public:
   Epoch(std::shared_ptr<const Dataset> dataset, std::vector<std::int64_t> order, std::int64_t batch_size,
-        std::int64_t num_batches, int prefetch)
+        std::int64_t num_batches, int workers, int prefetch, std::int64_t epoch)
       : dataset_(std::move(dataset)),
         order_(std::move(order)),
         batch_size_(batch_size),
         num_batches_(num_batches),
-        prefetch_(static_cast<std::size_t>(prefetch)) {
-    if (prefetch_ > 0 && num_batches_ > 0) worker_ = std::thread([this] { work(); });
+        workers_(prefetch > 0 ? workers : 0),
+        ahead_(static_cast<std::int64_t>(std::max(workers, 1)) * std::max(prefetch, 1)),
+        epoch_(epoch),
+        slots_(static_cast<std::size_t>(workers_ > 0 ? num_batches : 0)) {
+    const int n = static_cast<int>(std::min<std::int64_t>(workers_, num_batches_));
+    threads_.reserve(static_cast<std::size_t>(std::max(n, 0)));
+    for (int w = 0; w < n; ++w) threads_.emplace_back([this] { work(); });
   }
 
   ~Epoch() {
@@ -34,8 +45,8 @@ class DataLoader::Epoch {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_ = true;
     }
-    not_full_.notify_all();
-    if (worker_.joinable()) worker_.join();
+    can_claim_.notify_all();
+    for (auto& t : threads_) t.join();
   }
 
   Epoch(const Epoch&) = delete;
@@ -44,7 +55,7 @@ class DataLoader::Epoch {
   /// Makes the next batch current; false at the end of the epoch. Rethrows a loading error.
   bool next() {
     if (consumed_ >= num_batches_) return false;
-    if (prefetch_ == 0) {
+    if (workers_ == 0) {
       try {
         current_ = load(consumed_++);
       } catch (...) {
@@ -56,18 +67,15 @@ class DataLoader::Epoch {
     Item item;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      not_empty_.wait(lock, [&] { return !queue_.empty() || worker_done_; });
-      if (queue_.empty()) return false;  // unreachable: the worker queues every batch or an error
-      item = std::move(queue_.front());
-      queue_.pop_front();
+      auto& slot = slots_[static_cast<std::size_t>(consumed_)];
+      ready_.wait(lock, [&] { return slot.has_value(); });
+      item = std::move(*slot);
+      slot.reset();
+      consumed_ = item.error ? num_batches_ : consumed_ + 1;  // an error ends the epoch
     }
-    not_full_.notify_one();
-    if (item.error) {
-      consumed_ = num_batches_;
-      std::rethrow_exception(item.error);
-    }
+    can_claim_.notify_all();
+    if (item.error) std::rethrow_exception(item.error);
     current_ = std::move(item.batch);
-    ++consumed_;
     return true;
   }
 
@@ -82,6 +90,7 @@ class DataLoader::Epoch {
   // Batch b: the examples at order_[b * B, min(N, (b + 1) * B)).
   Example load(std::int64_t b) const {
     NoGradGuard no_grad;  // loading is never part of a graph
+    EpochScope epoch(epoch_);
     const auto first = order_.begin() + b * batch_size_;
     const auto last = order_.begin() + std::min<std::int64_t>(static_cast<std::int64_t>(order_.size()),
                                                                (b + 1) * batch_size_);
@@ -89,10 +98,13 @@ class DataLoader::Epoch {
   }
 
   void work() {
-    for (std::int64_t b = 0; b < num_batches_; ++b) {
+    for (;;) {
+      std::int64_t b;
       {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (stop_) break;
+        std::unique_lock<std::mutex> lock(mutex_);
+        can_claim_.wait(lock, [&] { return stop_ || failed_ || next_ >= num_batches_ || next_ < consumed_ + ahead_; });
+        if (stop_ || failed_ || next_ >= num_batches_) return;
+        b = next_++;
       }
       Item item;
       try {
@@ -102,36 +114,33 @@ class DataLoader::Epoch {
       }
       const bool failed = item.error != nullptr;
       {
-        std::unique_lock<std::mutex> lock(mutex_);
-        not_full_.wait(lock, [&] { return stop_ || queue_.size() < prefetch_; });
-        if (stop_) break;
-        queue_.push_back(std::move(item));
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (failed) failed_ = true;
+        slots_[static_cast<std::size_t>(b)] = std::move(item);
       }
-      not_empty_.notify_one();
-      if (failed) break;
+      ready_.notify_all();
+      if (failed) can_claim_.notify_all();
     }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      worker_done_ = true;
-    }
-    not_empty_.notify_all();
   }
 
   const std::shared_ptr<const Dataset> dataset_;
   const std::vector<std::int64_t> order_;
   const std::int64_t batch_size_;
   const std::int64_t num_batches_;
-  const std::size_t prefetch_;
-  std::int64_t consumed_ = 0;  // batches handed to the consumer (consumer thread only)
+  const int workers_;          // 0: load on the consumer's thread
+  const std::int64_t ahead_;   // batches claimed beyond the consumer, at most
+  const std::int64_t epoch_;
   Example current_;            // consumer thread only
 
   std::mutex mutex_;
-  std::condition_variable not_empty_;
-  std::condition_variable not_full_;
-  std::deque<Item> queue_;
+  std::condition_variable ready_;      // a slot was filled
+  std::condition_variable can_claim_;  // the consumer moved on, an error stopped claims, or stop
+  std::vector<std::optional<Item>> slots_;  // batch b's result until the consumer takes it
+  std::int64_t consumed_ = 0;  // batches handed to the consumer (written by it, under the mutex)
+  std::int64_t next_ = 0;      // the next batch a worker claims
+  bool failed_ = false;
   bool stop_ = false;
-  bool worker_done_ = false;
-  std::thread worker_;  // last: started once everything above exists
+  std::vector<std::thread> threads_;  // last: started once everything above exists
 };
 
 DataLoader::Iterator::Iterator(std::shared_ptr<Epoch> epoch) : epoch_(std::move(epoch)) {
@@ -160,6 +169,8 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   EMBER_CHECK(options_.batch_size() >= 1, "DataLoader: batch_size must be at least 1, got {}", options_.batch_size());
   EMBER_CHECK(options_.prefetch() >= 0, "DataLoader: prefetch must be non-negative, got {}", options_.prefetch());
   EMBER_CHECK(!(options_.sampler() && options_.shuffle()), "DataLoader: sampler option is mutually exclusive with shuffle");
+  EMBER_CHECK(options_.num_workers() >= 0 && options_.num_workers() <= 256,
+              "DataLoader: num_workers must be in [0, 256], got {}", options_.num_workers());
 }
 
 std::int64_t DataLoader::size() const {
@@ -186,7 +197,7 @@ DataLoader::Iterator DataLoader::begin() const {
     std::iota(order.begin(), order.end(), std::int64_t{0});
   }
   return Iterator(std::make_shared<Epoch>(dataset_, std::move(order), options_.batch_size(), size(),
-                                          options_.prefetch()));
+                                          options_.num_workers(), options_.prefetch(), epoch_++));
 }
 
 }  // namespace ember::data

@@ -1,16 +1,19 @@
 #pragma once
 /// DataLoader: iterates a Dataset in batches, optionally shuffled, with batches
-/// prepared ahead on a worker thread so loading overlaps compute.
+/// prepared ahead on worker threads (num_workers) so loading overlaps compute.
 ///
 ///   auto train = std::make_shared<data::MNIST>("build/mnist", true);
 ///   data::DataLoader loader(train, data::DataLoaderOptions().batch_size(64).shuffle(true));
 ///   for (const data::Example& batch : loader) { /* batch.data [64, 1, 28, 28], batch.target [64] */ }
 ///
-/// Each begin() starts an epoch: the order (randperm when shuffling) is drawn on the
-/// calling thread, so manual_seed makes epochs reproducible. The worker only calls
-/// Dataset::get_batch (under NoGradGuard); an exception there is rethrown by the
-/// iterator, in order, after the batches before it. Destroying the iterator stops the
-/// worker (after the batch it is preparing) and joins it.
+/// Each begin() starts an epoch (numbered 0, 1, ...; set_epoch changes the next one):
+/// the order (randperm when shuffling) is drawn on the calling thread, so
+/// manual_seed makes epochs reproducible. Workers take batches in order, each
+/// calling Dataset::get_batch (under NoGradGuard, with current_epoch() set to the
+/// epoch's number, which TransformDataset keys its random draws with); batches are
+/// delivered in order whatever the number of workers, and an exception in a worker
+/// is rethrown by the iterator, in order, after the batches before it. Destroying
+/// the iterator stops the workers (after the batches they are preparing) and joins them.
 #include <concepts>
 #include <cstdint>
 #include <iterator>
@@ -32,11 +35,14 @@ struct DataLoaderOptions {
   EMBER_OPTION(DataLoaderOptions, bool, shuffle, false)
   /// Drop the last batch when it has fewer than batch_size examples (default false).
   EMBER_OPTION(DataLoaderOptions, bool, drop_last, false)
-  /// Batches prepared ahead on a worker thread (default 2); 0 loads on the calling thread.
+  /// Batches prepared ahead per worker (default 2, PyTorch's prefetch_factor); 0 loads on the calling thread.
   EMBER_OPTION(DataLoaderOptions, int, prefetch, 2)
   /// Visit the indices `s` gives each epoch (e.g. a DistributedSampler), which
   /// the loader shares with the caller; excludes shuffle(true), as in PyTorch.
   EMBER_OPTION(DataLoaderOptions, std::shared_ptr<const Sampler>, sampler, nullptr)
+
+  /// Worker threads preparing batches (default 1); 0 loads on the calling thread, as in PyTorch.
+  EMBER_OPTION(DataLoaderOptions, int, num_workers, 1)
 };
 
 class DataLoader {
@@ -76,8 +82,12 @@ class DataLoader {
   explicit DataLoader(D&& dataset, DataLoaderOptions options = {})
       : DataLoader(std::make_shared<const std::remove_cvref_t<D>>(std::forward<D>(dataset)), options) {}
 
-  /// Starts an epoch (draws the order, starts the worker) and returns its first batch.
+  /// Starts an epoch (draws the order, starts the workers) and returns its first batch.
   Iterator begin() const;
+  /// The number the next begin() gives its epoch (0 at first, then one more each begin()).
+  std::int64_t epoch() const { return epoch_; }
+  /// Makes the next begin() epoch number `epoch` (e.g. when resuming a run).
+  void set_epoch(std::int64_t epoch) { epoch_ = epoch; }
   /// The end of every epoch.
   Iterator end() const { return {}; }
   /// Batches per epoch: ceil(N / batch_size), or floor with drop_last (N: the
@@ -90,6 +100,7 @@ class DataLoader {
  private:
   std::shared_ptr<const Dataset> dataset_;
   DataLoaderOptions options_;
+  mutable std::int64_t epoch_ = 0;  // begin() counts epochs (called on the consumer's thread)
 };
 
 }  // namespace ember::data

@@ -17,16 +17,12 @@
 
 #include "ember/data/dataloader.h"
 #include "ember/data/dataset.h"
+#include "ember/data/transforms.h"
 
 namespace ember::data {
 
 namespace transforms {
-/// LibTorch's Normalize<>(mean, std), on examples already scaled to [0, 1].
-template <class Target = Tensor>
-struct Normalize {
-  Normalize(double mean, double stddev) : mean(mean), stddev(stddev) {}
-  double mean, stddev;
-};
+// LibTorch's Normalize<>(mean, std) is transforms::Normalize (transforms.h).
 /// LibTorch's Stack<>: Ember's loader always stacks examples into a batch.
 template <class Example = data::Example>
 struct Stack {};
@@ -38,13 +34,12 @@ class MNIST : public data::MNIST {
  public:
   enum class Mode { kTrain, kTest };
   explicit MNIST(const std::string& root, Mode mode = Mode::kTrain) : data::MNIST(root, mode == Mode::kTrain) {}
-  /// Adds Normalize as a per-batch transform (no float copy of the whole set).
-  MNIST&& map(const transforms::Normalize<>& n) && {
-    transform(data::Normalize{n.mean, n.stddev});
-    return std::move(*this);
-  }
+  /// Adds Normalize as a per-batch transform (no float copy of the whole set); one channel.
+  MNIST&& map(const transforms::Normalize<>& n) && { return std::move(map(n)); }
   MNIST& map(const transforms::Normalize<>& n) & {
-    transform(data::Normalize{n.mean, n.stddev});
+    EMBER_CHECK(n.mean().size() == 1, "datasets::MNIST::map: MNIST has one channel, Normalize has {} means",
+                n.mean().size());
+    transform(data::Normalize{n.mean()[0], n.stddev()[0]});
     return *this;
   }
   MNIST&& map(const transforms::Stack<>&) && { return std::move(*this); }

@@ -49,6 +49,13 @@ class Phases {
     seconds_[p] += std::chrono::duration<double>(now - last_).count();
     last_ = now;
   }
+  /// The seconds spent in phase `p` so far.
+  double seconds(Phase p) const { return seconds_[p]; }
+  /// The share of all phases' time spent in `p` (0 before any lap).
+  double share(Phase p) const {
+    const double total = seconds_[Data] + seconds_[Forward] + seconds_[Backward] + seconds_[Step];
+    return total > 0.0 ? seconds_[p] / total : 0.0;
+  }
   /// "forward 0.25 s (0.267 ms/step)  backward ...  waiting for data ...".
   std::string report(std::int64_t steps) const {
     const double ms = 1000.0 / static_cast<double>(std::max<std::int64_t>(steps, 1));
