@@ -16,6 +16,7 @@
 #include "ember/data/dataset.h"
 #include "ember/data/idx.h"
 #include "ember/data/libtorch_names.h"
+#include "ember/log/log.h"
 #include "ember/nn/nn.h"
 #include "ember/nn/safetensors.h"
 #include "ember/ops/nn_ops.h"
