@@ -277,7 +277,7 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
 }
 
 TensorList grad(const TensorList& outputs, const TensorList& inputs, const GradOptions& o) {
-  return grad(outputs, inputs, o.grad_outputs_, o.retain_graph_, o.create_graph_, o.allow_unused_);
+  return grad(outputs, inputs, o.grad_outputs(), o.retain_graph(), o.create_graph(), o.allow_unused());
 }
 
 void backward(const TensorList& outputs, const TensorList& grad_outputs, std::optional<bool> retain_graph,

@@ -2,6 +2,7 @@
 /// Reverse-mode differentiation over the recorded graph.
 #include <optional>
 
+#include "ember/core/options.h"
 #include "ember/core/tensor.h"
 
 namespace ember::autograd {
@@ -10,7 +11,8 @@ namespace ember::autograd {
 /// be omitted, or hold undefined entries, for one-element outputs). Leaves' .grad()
 /// is left alone. With create_graph the result has history, for higher-order
 /// gradients. An input that does not reach the outputs throws unless
-/// allow_unused, in which case its gradient is undefined.
+/// allow_unused, in which case its gradient is undefined. (LibTorch's positional
+/// form; GradOptions below names the choices.)
 TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs = {},
                 std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
                 bool allow_unused = false);
@@ -18,18 +20,13 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
 /// grad()'s choices by name: grad({y}, {x}, GradOptions().create_graph(true)).
 struct GradOptions {
   /// Weights for the outputs (may be omitted for one-element outputs).
-  GradOptions& grad_outputs(TensorList g) { grad_outputs_ = std::move(g); return *this; }
+  EMBER_OPTION(GradOptions, TensorList, grad_outputs, {})
   /// Keep the graph for another backward (default: create_graph).
-  GradOptions& retain_graph(bool on) { retain_graph_ = on; return *this; }
+  EMBER_OPTION(GradOptions, std::optional<bool>, retain_graph, std::nullopt)
   /// Give the result history, for higher-order gradients.
-  GradOptions& create_graph(bool on) { create_graph_ = on; return *this; }
+  EMBER_OPTION(GradOptions, bool, create_graph, false)
   /// An input that does not reach the outputs gets an undefined gradient instead of an error.
-  GradOptions& allow_unused(bool on) { allow_unused_ = on; return *this; }
-
-  TensorList grad_outputs_;
-  std::optional<bool> retain_graph_;
-  bool create_graph_ = false;
-  bool allow_unused_ = false;
+  EMBER_OPTION(GradOptions, bool, allow_unused, false)
 };
 TensorList grad(const TensorList& outputs, const TensorList& inputs, const GradOptions& options);
 

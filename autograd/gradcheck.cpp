@@ -62,7 +62,7 @@ Tensor vjp(const Tensor& out, const Tensor& x, const Tensor& v) {
 }
 
 bool close(double analytical, double numerical, const GradcheckOptions& o) {
-  return std::abs(analytical - numerical) <= o.atol + o.rtol * std::abs(numerical) ||
+  return std::abs(analytical - numerical) <= o.atol() + o.rtol() * std::abs(numerical) ||
          (std::isnan(analytical) && std::isnan(numerical));
 }
 
@@ -74,13 +74,13 @@ void full_check(const CheckedFunction& f, const TensorList& inputs, const std::v
     // numerical[i][k][m]: d out_i[m] / d x[k]
     std::vector<std::vector<std::vector<double>>> numerical(outputs.size());
     for (std::size_t k = 0; k < offsets.size(); ++k) {
-      auto plus = eval_shifted(f, inputs, x, offsets[k], o.eps);
-      auto minus = eval_shifted(f, inputs, x, offsets[k], -o.eps);
+      auto plus = eval_shifted(f, inputs, x, offsets[k], o.eps());
+      auto minus = eval_shifted(f, inputs, x, offsets[k], -o.eps());
       for (std::size_t i = 0; i < outputs.size(); ++i) {
         const auto& p = plus[i];
         const auto& m = minus[i];
         std::vector<double> col(p.size());
-        for (std::size_t e = 0; e < p.size(); ++e) col[e] = (p[e] - m[e]) / (2 * o.eps);
+        for (std::size_t e = 0; e < p.size(); ++e) col[e] = (p[e] - m[e]) / (2 * o.eps());
         numerical[i].push_back(std::move(col));
       }
     }
@@ -119,9 +119,9 @@ void fast_check(const CheckedFunction& f, const TensorList& inputs, const std::v
     auto shift = [&](double s) {
       for (std::size_t k = 0; k < offsets.size(); ++k) base[offsets[k]] = saved[k] + s * u[k];
     };
-    shift(o.eps);
+    shift(o.eps());
     auto plus = output_values(f, inputs);
-    shift(-o.eps);
+    shift(-o.eps());
     auto minus = output_values(f, inputs);
     shift(0);
     for (std::size_t i = 0; i < outputs.size(); ++i) {
@@ -130,7 +130,7 @@ void fast_check(const CheckedFunction& f, const TensorList& inputs, const std::v
       const auto& p = plus[i];
       const auto& m = minus[i];
       double num = 0;
-      for (std::size_t e = 0; e < vv.size(); ++e) num += vv[e] * (p[e] - m[e]) / (2 * o.eps);
+      for (std::size_t e = 0; e < vv.size(); ++e) num += vv[e] * (p[e] - m[e]) / (2 * o.eps());
       auto g = flat(vjp(outputs[i], x, v), x.numel());
       double ana = 0;
       for (std::size_t k = 0; k < u.size(); ++k) ana += g[k] * u[k];
@@ -147,7 +147,7 @@ void fast_check(const CheckedFunction& f, const TensorList& inputs, const std::v
 bool gradcheck(const CheckedFunction& f, const TensorList& inputs, const GradcheckOptions& options) {
   const auto diff = differentiable_inputs(inputs);
   const TensorList outputs = float_outputs(f, inputs);
-  if (options.fast_mode) fast_check(f, inputs, diff, outputs, options);
+  if (options.fast_mode()) fast_check(f, inputs, diff, outputs, options);
   else full_check(f, inputs, diff, outputs, options);
   return true;
 }

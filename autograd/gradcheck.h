@@ -4,17 +4,21 @@
 /// in double precision, as PyTorch's torch.autograd.gradcheck does.
 #include <functional>
 
+#include "ember/core/options.h"
 #include "ember/core/tensor.h"
 
 namespace ember::autograd {
 
+/// gradcheck's tolerances: GradcheckOptions().eps(1e-6).atol(1e-5).rtol(1e-3).fast_mode(false).
 struct GradcheckOptions {
-  double eps = 1e-6;   // finite-difference step
-  double atol = 1e-5;  // pass when |analytical - numerical| <= atol + rtol * |numerical|
-  double rtol = 1e-3;
+  /// The finite-difference step.
+  EMBER_OPTION(GradcheckOptions, double, eps, 1e-6)
+  /// Pass when |analytical - numerical| <= atol + rtol * |numerical|.
+  EMBER_OPTION(GradcheckOptions, double, atol, 1e-5)
+  EMBER_OPTION(GradcheckOptions, double, rtol, 1e-3)
   /// Check one random projection v^T J u per (output, input) pair instead of the
   /// whole Jacobian: much faster, slightly weaker.
-  bool fast_mode = false;
+  EMBER_OPTION(GradcheckOptions, bool, fast_mode, false)
 };
 
 /// f maps the inputs to one or more outputs. Inputs that require grad must be float64.

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Side by side: the CNN's two conv layers (batch 64), forward + backward as in
-training, in Ember (oneDNN through ember_dnnl_bench) and in PyTorch, in one
+training, in Ember (oneDNN through ember_onednn_bench) and in PyTorch, in one
 run, alternating A B A B so that drifts of the machine hit both. Prints the
 median milliseconds per step of each and the median of the pairwise ratios.
 
@@ -46,7 +46,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    binary = os.path.join(a.build, "bench", "ember_dnnl_bench")
+    binary = os.path.join(a.build, "bench", "ember_onednn_bench")
     ember, pt = [[] for _ in LAYERS], [[] for _ in LAYERS]
     for _ in range(a.rounds):
         for i, ms in enumerate(ember_step_ms(binary, a.threads)):

@@ -39,7 +39,7 @@ struct VersionCounter {
 };
 
 /// A physical arrangement other than strided, such as oneDNN's channel-blocked
-/// formats (ops/dnnl keeps convolution activations in them between oneDNN
+/// formats (ops/onednn keeps convolution activations in them between oneDNN
 /// ops). Core knows only this interface. Layout-aware kernels read the buffer
 /// as it is (Tensor::opaque_data); everything else sees a plain tensor,
 /// because the data accessors convert it in place first (Tensor::make_plain).

@@ -18,33 +18,21 @@
 #include <type_traits>
 #include <utility>
 
+#include "ember/core/options.h"
 #include "ember/data/dataset.h"
 
 namespace ember::data {
 
 /// Options with chained setters: DataLoaderOptions().batch_size(64).shuffle(true).
-class DataLoaderOptions {
- public:
+struct DataLoaderOptions {
   /// Examples per batch (at least 1; default 64).
-  DataLoaderOptions& batch_size(std::int64_t n) { batch_size_ = n; return *this; }
+  EMBER_OPTION(DataLoaderOptions, std::int64_t, batch_size, 64)
   /// Draw a new random order every epoch (default false: 0, 1, 2, ...).
-  DataLoaderOptions& shuffle(bool on) { shuffle_ = on; return *this; }
+  EMBER_OPTION(DataLoaderOptions, bool, shuffle, false)
   /// Drop the last batch when it has fewer than batch_size examples (default false).
-  DataLoaderOptions& drop_last(bool on) { drop_last_ = on; return *this; }
+  EMBER_OPTION(DataLoaderOptions, bool, drop_last, false)
   /// Batches prepared ahead on a worker thread (default 2); 0 loads on the calling thread.
-  DataLoaderOptions& prefetch(int n) { prefetch_ = n; return *this; }
-
-  /// The values set above.
-  std::int64_t batch_size() const { return batch_size_; }
-  bool shuffle() const { return shuffle_; }
-  bool drop_last() const { return drop_last_; }
-  int prefetch() const { return prefetch_; }
-
- private:
-  std::int64_t batch_size_ = 64;
-  bool shuffle_ = false;
-  bool drop_last_ = false;
-  int prefetch_ = 2;
+  EMBER_OPTION(DataLoaderOptions, int, prefetch, 2)
 };
 
 class DataLoader {

@@ -1,24 +1,29 @@
 // MNIST with the PyTorch examples' convolutional net (pytorch/examples
 // mnist/main.py): conv 1->32 3x3, ReLU, conv 32->64 3x3, ReLU, max-pool 2,
 // dropout 0.25, linear 9216->128, ReLU, dropout 0.5, linear 128->10;
-// Adadelta lr 1.0 with StepLR gamma 0.7.
+// Adadelta lr 1.0 with StepLR gamma 0.7. As in main.py, the model, train()
+// and test() are in this file; flags.h parses the command line and
+// progress.h draws the progress bar.
 //
-//   mnist_cnn [--epochs 3] [--batch-size 64] [--test-batch-size 100] [--optimizer adadelta] [--lr 1.0] [--gamma 0.7]
-//             [--seed 1] [--threads N] [--data build/mnist] [--save mnist_cnn.safetensors]
-#include "common.h"
+//   mnist_cnn [--epochs 3] [--lr 1.0] [--gamma 0.7] [--save mnist_cnn.safetensors]
+//   mnist_cnn --help      # every flag, its default and what it does
+#include <ember/ember.h>
+
+#include "flags.h"
+#include "progress.h"
 
 using namespace ember;
-using namespace examples;
+using examples::Check;
 
-struct Net : nn::Module {
-  Net() {
-    conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(1, 32, 3).stride(1)));
-    conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(32, 64, 3).stride(1)));
-    dropout1 = register_module("dropout1", nn::Dropout(0.25));
-    dropout2 = register_module("dropout2", nn::Dropout(0.5));
-    fc1 = register_module("fc1", nn::Linear(9216, 128));
-    fc2 = register_module("fc2", nn::Linear(128, 10));
-  }
+struct NetImpl : nn::Module {
+  NetImpl()
+      : conv1(register_module("conv1", nn::Conv2d(nn::Conv2dOptions(1, 32, 3).stride(1)))),
+        conv2(register_module("conv2", nn::Conv2d(nn::Conv2dOptions(32, 64, 3).stride(1)))),
+        dropout1(register_module("dropout1", nn::Dropout(0.25))),
+        dropout2(register_module("dropout2", nn::Dropout(0.5))),
+        fc1(register_module("fc1", nn::Linear(9216, 128))),
+        fc2(register_module("fc2", nn::Linear(128, 10))) {}
+
   Tensor forward(const Tensor& input) {
     Tensor x = relu(conv1(input));
     x = relu(conv2(x));
@@ -27,48 +32,131 @@ struct Net : nn::Module {
     x = dropout2(relu(fc1(x)));
     return log_softmax(fc2(x), 1);
   }
-  nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  nn::Dropout dropout1{nullptr}, dropout2{nullptr};
-  nn::Linear fc1{nullptr}, fc2{nullptr};
+
+  nn::Conv2d conv1, conv2;
+  nn::Dropout dropout1, dropout2;
+  nn::Linear fc1, fc2;
+};
+EMBER_MODULE(Net);
+
+struct Args {
+  std::int64_t epochs = 3, batch_size = 64, test_batch_size = 100, seed = 1, limit = 0;
+  std::string data = "build/mnist", save;
+  double lr = 1.0, gamma = 0.7, expect_accuracy = 0.0;
+  int threads = get_num_threads();
+  bool phases = false;
 };
 
+// One pass over the training set: forward, loss, zero_grad, backward, step.
+double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optimizer, bool show_phases) {
+  model->train();
+  examples::Progress progress(loader.size());
+  examples::Phases phases;
+  double total_loss = 0.0;
+  std::int64_t seen = 0, step = 0;
+  for (const data::Example& batch : loader) {
+    phases.lap(phases.Data);
+    optimizer.zero_grad();
+    Tensor output = model(batch.data);
+    Tensor loss = nll_loss(output, batch.target);
+    phases.lap(phases.Forward);
+    loss.backward();
+    phases.lap(phases.Backward);
+    optimizer.step();
+    phases.lap(phases.Step);
+
+    const double l = loss.item<double>();
+    total_loss += l * static_cast<double>(batch.data.size(0));
+    seen += batch.data.size(0);
+    progress.update(++step, l, seen);
+  }
+  if (show_phases) fmt::print("  {}\n", phases.report(step));
+  return total_loss / static_cast<double>(seen);
+}
+
+struct TestResult {
+  double loss, accuracy;
+};
+
+// Mean loss and accuracy over the test set, without recording history.
+TestResult test(Net& model, const data::DataLoader& loader) {
+  model->eval();
+  NoGradGuard no_grad;
+  double total_loss = 0.0;
+  std::int64_t correct = 0, seen = 0;
+  for (const data::Example& batch : loader) {
+    Tensor output = model(batch.data);
+    total_loss += nll_loss(output, batch.target, {}, Reduction::Sum).item<double>();
+    correct += (argmax(output, 1) == batch.target).to(DType::Int64).sum().item<std::int64_t>();
+    seen += batch.data.size(0);
+  }
+  return {total_loss / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen)};
+}
+
+// MNIST as main.py loads it (ToTensor, then Normalize((0.1307,), (0.3081,))): the images stay bytes,
+// and each batch is scaled and normalised in one pass as the loader gathers it.
+std::shared_ptr<data::TensorDataset> mnist(const std::string& root, bool train, std::int64_t limit) {
+  data::MNIST raw(root, train);
+  const std::int64_t n = limit > 0 ? std::min(limit, raw.size()) : raw.size();
+  auto set = std::make_shared<data::TensorDataset>(raw.data().narrow(0, 0, n), raw.targets().narrow(0, 0, n));
+  set->transform(data::Normalize{0.1307, 0.3081, 1.0 / 255});
+  return set;
+}
+
 int main(int argc, char** argv) try {
-  Flags flags(argc, argv, {{"epochs", "3"}, {"batch-size", "64"}, {"test-batch-size", "100"}, {"optimizer", "adadelta"}, {"lr", "1.0"},
-                           {"gamma", "0.7"}, {"seed", "1"}, {"threads", std::to_string(get_num_threads())},
-                           {"data", "build/mnist"}, {"save", ""}, {"limit", "0"}, {"expect-accuracy", "0"}, {"phases", "0"}});
-  manual_seed(static_cast<std::uint64_t>(flags.integer("seed")));
-  set_num_threads(static_cast<int>(flags.integer("threads")));
+  Args args;
+  examples::Flags flags("mnist_cnn", "MNIST with the PyTorch examples' convolutional net, Adadelta and StepLR.");
+  flags.add("epochs", args.epochs, "passes over the training set", Check::Positive)
+      .add("batch-size", args.batch_size, "training examples per step", Check::Positive)
+      .add("test-batch-size", args.test_batch_size, "examples per batch when testing", Check::Positive)
+      .add("lr", args.lr, "Adadelta's learning rate", Check::Positive)
+      .add("gamma", args.gamma, "StepLR: the learning rate's factor after each epoch", Check::Positive)
+      .add("seed", args.seed, "random seed for the initial weights, shuffling and dropout", Check::NonNegative)
+      .add("threads", args.threads, "compute threads", Check::Positive)
+      .add("data", args.data, "folder with the four MNIST IDX files (scripts/fetch_mnist.sh)")
+      .add("limit", args.limit, "train on the first N examples only (0: all)", Check::NonNegative)
+      .add("save", args.save, "write the trained model to this safetensors file")
+      .add("expect-accuracy", args.expect_accuracy, "exit 1 if the final test accuracy is below this", Check::Probability)
+      .add("phases", args.phases, "print where each epoch's time went: forward, backward, optimizer, data");
+  flags.parse(argc, argv);
+  manual_seed(static_cast<std::uint64_t>(args.seed));
+  set_num_threads(args.threads);
 
-  auto model = std::make_shared<Net>();
-  auto opt = make_optimizer(flags.str("optimizer"), model->parameters(), flags.num("lr"));
-  optim::StepLR scheduler(*opt, 1, flags.num("gamma"));
-  auto loss_fn = [](const Tensor& out, const Tensor& target) { return nn::F::nll_loss(out, target); };
+  auto train_set = mnist(args.data, true, args.limit);
+  auto test_set = mnist(args.data, false, 0);
+  data::DataLoader train_loader(train_set, data::DataLoaderOptions().batch_size(args.batch_size).shuffle(true));
+  data::DataLoader test_loader(test_set, data::DataLoaderOptions().batch_size(args.test_batch_size));
 
-  auto train_set = mnist(flags.str("data"), true, true, flags.integer("limit"));
-  auto test_set = mnist(flags.str("data"), false, true, 0);
-  data::DataLoader train_loader(train_set, data::DataLoaderOptions().batch_size(flags.integer("batch-size")).shuffle(true));
-  data::DataLoader test_loader(test_set, data::DataLoaderOptions().batch_size(flags.integer("test-batch-size")));
-  fmt::print("{}\n{} parameters, {} training samples, {} threads\n", model->to_string(), model->num_parameters(),
-             train_set->size(), get_num_threads());
+  Net model;
+  optim::Adadelta optimizer(model->parameters(), optim::AdadeltaOptions(args.lr));
+  optim::StepLR scheduler(optimizer, 1, args.gamma);
+  fmt::print("{}\n{} parameters, {} training samples, {} threads\n", model, model->num_parameters(), train_set->size(),
+             get_num_threads());
 
-  const auto start = Clock::now();
-  EvalResult test;
-  const std::int64_t epochs = flags.integer("epochs");
-  for (std::int64_t epoch = 1; epoch <= epochs; ++epoch) {
-    EpochResult tr = train_epoch(*model, *opt, train_loader, loss_fn);
-    test = evaluate(*model, test_loader, loss_fn);
+  const auto start = examples::Clock::now();
+  TestResult result{};
+  for (std::int64_t epoch = 1; epoch <= args.epochs; ++epoch) {
+    const auto epoch_start = examples::Clock::now();
+    const double train_loss = train(model, train_loader, optimizer, args.phases);
+    const double seconds = examples::seconds_since(epoch_start);
+    const auto test_start = examples::Clock::now();
+    result = test(model, test_loader);
     fmt::print("epoch {:2d}/{}  train loss {:.4f}  test loss {:.4f}  accuracy {:.2f}%  {:.1f}s ({:.0f} samples/s)  eval {:.2f}s  lr {:.4g}\n",
-               epoch, epochs, tr.loss, test.loss, 100.0 * test.accuracy, tr.seconds, tr.samples_per_second, test.seconds,
+               epoch, args.epochs, train_loss, result.loss, 100.0 * result.accuracy, seconds,
+               static_cast<double>(train_set->size()) / seconds, examples::seconds_since(test_start),
                scheduler.get_last_lr()[0]);
-    if (flags.integer("phases") != 0) fmt::print("  {}\n", phases(tr, train_loader.size()));
     scheduler.step();
   }
-  fmt::print("test accuracy {:.2f}% after {} epochs in {:.1f}s\n", 100.0 * test.accuracy, epochs, seconds_since(start));
-  if (!flags.str("save").empty()) {
-    model->save(flags.str("save"), {{"arch", "pytorch-examples mnist cnn"}, {"test_accuracy", fmt::format("{:.4f}", test.accuracy)}});
-    fmt::print("saved {}\n", flags.str("save"));
+  fmt::print("test accuracy {:.2f}% after {} epochs in {:.1f}s\n", 100.0 * result.accuracy, args.epochs,
+             examples::seconds_since(start));
+  if (!args.save.empty()) {
+    model->save(args.save, {{"arch", "pytorch-examples mnist cnn"}, {"test_accuracy", fmt::format("{:.4f}", result.accuracy)}});
+    fmt::print("saved {}\n", args.save);
   }
-  return test.accuracy >= flags.num("expect-accuracy") ? 0 : 1;
+  return result.accuracy >= args.expect_accuracy ? 0 : 1;
+} catch (const examples::UsageError& e) {
+  fmt::print(stderr, "mnist_cnn: {} (see --help)\n", e.what());
+  return 2;
 } catch (const std::exception& e) {
   fmt::print(stderr, "mnist_cnn: {}\n", e.what());
   return 2;

@@ -82,8 +82,10 @@ Tensor nll_loss_unweighted(const Tensor& log_probs, const Tensor& targets, std::
 }
 }  // namespace
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& weight, std::int64_t ignore_index,
-                Reduction reduction) {
+Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const NLLLossFuncOptions& options) {
+  const Tensor& weight = options.weight();
+  const std::int64_t ignore_index = options.ignore_index();
+  const Reduction reduction = options.reduction();
   check_class_inputs(log_probs, targets, weight, "nll_loss");
   if (!weight.defined() && reduction != Reduction::None) return nll_loss_unweighted(log_probs, targets, ignore_index, reduction);
   auto [safe, keep] = valid_targets(targets, log_probs.sizes()[1], ignore_index, "nll_loss");
@@ -95,12 +97,20 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& we
   return reduce(loss, reduction);
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEntropyOptions& o) {
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEntropyFuncOptions& options) {
+  // The fields by their short names, for the formulas below.
+  const struct {
+    Tensor weight;
+    std::int64_t ignore_index;
+    double label_smoothing;
+    Reduction reduction;
+  } o{options.weight(), options.ignore_index(), options.label_smoothing(), options.reduction()};
   check_class_inputs(logits, targets, o.weight, "cross_entropy");
   EMBER_CHECK(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0,
               "cross_entropy: label_smoothing must be in [0, 1], got {}", o.label_smoothing);
   const Tensor lp = log_softmax(logits, 1);
-  const Tensor nll = nll_loss(lp, targets, o.weight, o.ignore_index, o.reduction);
+  const Tensor nll =
+      nll_loss(lp, targets, NLLLossFuncOptions().weight(o.weight).ignore_index(o.ignore_index).reduction(o.reduction));
   if (o.label_smoothing == 0.0) return nll;
   // PyTorch: (1 - eps) * nll + eps * smooth, smooth = -sum_c w_c log p_c / C per sample.
   auto [safe, keep] = valid_targets(targets, logits.sizes()[1], o.ignore_index, "cross_entropy");
@@ -128,18 +138,19 @@ void warn_if_broadcast(const char* op, const Tensor& input, const Tensor& target
 }
 }  // namespace
 
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossFuncOptions& options) {
   warn_if_broadcast("mse_loss", input, target);
   const Tensor d = input - target;
-  return reduce(d * d, reduction);
+  return reduce(d * d, options.reduction());
 }
 
-Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossFuncOptions& options) {
   warn_if_broadcast("l1_loss", input, target);
-  return reduce(abs(input - target), reduction);
+  return reduce(abs(input - target), options.reduction());
 }
 
-Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction) {
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BinaryCrossEntropyFuncOptions& options) {
+  const Tensor& weight = options.weight();
   EMBER_CHECK(input.defined() && target.defined() && input.sizes() == target.sizes(),
               "binary_cross_entropy: input and target must have the same shape, got {} and {}",
               shape_str(input.sizes()), shape_str(target.sizes()));
@@ -149,11 +160,12 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
   const Tensor log_p = clamp(log(input), -100.0, std::nullopt), log_1mp = clamp(log(1.0 - input), -100.0, std::nullopt);
   Tensor loss = -(target * log_p + (1.0 - target) * log_1mp);
   if (weight.defined()) loss = loss * weight;
-  return reduce(loss, reduction);
+  return reduce(loss, options.reduction());
 }
 
-Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y, const Tensor& weight, const Tensor& pos_weight,
-                                        Reduction reduction) {
+Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y,
+                                        const BinaryCrossEntropyWithLogitsFuncOptions& options) {
+  const Tensor &weight = options.weight(), &pos_weight = options.pos_weight();
   EMBER_CHECK(x.defined() && y.defined() && x.sizes() == y.sizes(),
               "binary_cross_entropy_with_logits: input and target must have the same shape, got {} and {}",
               shape_str(x.sizes()), shape_str(y.sizes()));
@@ -168,7 +180,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y, const 
     loss = (1.0 - y) * x + softplus_neg;
   }
   if (weight.defined()) loss = loss * weight;
-  return reduce(loss, reduction);
+  return reduce(loss, options.reduction());
 }
 
 }  // namespace ember::nn::functional

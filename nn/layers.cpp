@@ -39,8 +39,9 @@ void LinearImpl::reset() {
 void LinearImpl::reset_parameters() { default_init(weight, bias); }
 Tensor LinearImpl::forward(const Tensor& x) { return F::linear(x, weight, bias); }
 std::string LinearImpl::extra_repr() const {
+  // PyTorch's repr, Python's bool spelling included (Conv2d's says bias=False the same way).
   return fmt::format("in_features={}, out_features={}, bias={}", options.in_features(), options.out_features(),
-                     options.bias());
+                     options.bias() ? "True" : "False");
 }
 
 Conv2dImpl::Conv2dImpl(const Conv2dOptions& o) : options(o) {

@@ -1,67 +1,67 @@
 #pragma once
-/// Loss modules: each holds its options and calls the functional loss;
-/// forward takes (input, target): `loss(output, target)`.
+/// Loss modules: each holds its options (nn/loss_options.h) and calls the
+/// functional loss; forward takes (input, target): `loss(output, target)`.
+///   nn::CrossEntropyLoss loss(nn::CrossEntropyLossOptions().label_smoothing(0.1));
+///   nn::MSELoss sum(nn::kSum);
 #include "ember/nn/functional.h"
 #include "ember/nn/module.h"
 
 namespace ember::nn {
 
-/// Cross entropy from logits [N, C] and int64 targets [N].
-class CrossEntropyLossImpl : public Cloneable<CrossEntropyLossImpl> {
+/// A loss module holding options of type Options.
+template <class Derived, class Options>
+class LossModule : public Cloneable<Derived> {
  public:
-  explicit CrossEntropyLossImpl(F::CrossEntropyOptions options = {}) : options(std::move(options)) {}
+  explicit LossModule(Options options = {}) : options(std::move(options)) {}
+  Options options;
+};
+
+/// Cross entropy from logits [N, C] and int64 targets [N].
+class CrossEntropyLossImpl : public LossModule<CrossEntropyLossImpl, CrossEntropyLossOptions> {
+ public:
+  using LossModule::LossModule;
   Tensor forward(const Tensor& logits, const Tensor& targets) { return F::cross_entropy(logits, targets, options); }
-  F::CrossEntropyOptions options;
 };
 EMBER_MODULE(CrossEntropyLoss);
 
-/// A loss of (input, target) with a reduction; Derived supplies `static Tensor compute(input, target, reduction)`.
-template <class Derived>
-class PairLoss : public Cloneable<Derived> {
- public:
-  explicit PairLoss(Reduction reduction) : reduction(reduction) {}
-  Tensor forward(const Tensor& input, const Tensor& target) { return Derived::compute(input, target, reduction); }
-  Reduction reduction;
-};
-
 /// Negative log likelihood of log-probabilities [N, C] at int64 targets [N].
-class NLLLossImpl : public PairLoss<NLLLossImpl> {
+class NLLLossImpl : public LossModule<NLLLossImpl, NLLLossOptions> {
  public:
-  explicit NLLLossImpl(Reduction r = Reduction::Mean) : PairLoss(r) {}
-  static Tensor compute(const Tensor& x, const Tensor& t, Reduction r) { return F::nll_loss(x, t, {}, -100, r); }
+  using LossModule::LossModule;
+  Tensor forward(const Tensor& log_probs, const Tensor& targets) { return F::nll_loss(log_probs, targets, options); }
 };
 EMBER_MODULE(NLLLoss);
 
 /// Mean (or summed) squared error.
-class MSELossImpl : public PairLoss<MSELossImpl> {
+class MSELossImpl : public LossModule<MSELossImpl, MSELossOptions> {
  public:
-  explicit MSELossImpl(Reduction r = Reduction::Mean) : PairLoss(r) {}
-  static Tensor compute(const Tensor& x, const Tensor& t, Reduction r) { return F::mse_loss(x, t, r); }
+  using LossModule::LossModule;
+  Tensor forward(const Tensor& input, const Tensor& target) { return F::mse_loss(input, target, options); }
 };
 EMBER_MODULE(MSELoss);
 
 /// Mean (or summed) absolute error.
-class L1LossImpl : public PairLoss<L1LossImpl> {
+class L1LossImpl : public LossModule<L1LossImpl, L1LossOptions> {
  public:
-  explicit L1LossImpl(Reduction r = Reduction::Mean) : PairLoss(r) {}
-  static Tensor compute(const Tensor& x, const Tensor& t, Reduction r) { return F::l1_loss(x, t, r); }
+  using LossModule::LossModule;
+  Tensor forward(const Tensor& input, const Tensor& target) { return F::l1_loss(input, target, options); }
 };
 EMBER_MODULE(L1Loss);
 
 /// Binary cross entropy of probabilities.
-class BCELossImpl : public PairLoss<BCELossImpl> {
+class BCELossImpl : public LossModule<BCELossImpl, BCELossOptions> {
  public:
-  explicit BCELossImpl(Reduction r = Reduction::Mean) : PairLoss(r) {}
-  static Tensor compute(const Tensor& x, const Tensor& t, Reduction r) { return F::binary_cross_entropy(x, t, {}, r); }
+  using LossModule::LossModule;
+  Tensor forward(const Tensor& input, const Tensor& target) { return F::binary_cross_entropy(input, target, options); }
 };
 EMBER_MODULE(BCELoss);
 
 /// Binary cross entropy of logits, computed stably.
-class BCEWithLogitsLossImpl : public PairLoss<BCEWithLogitsLossImpl> {
+class BCEWithLogitsLossImpl : public LossModule<BCEWithLogitsLossImpl, BCEWithLogitsLossOptions> {
  public:
-  explicit BCEWithLogitsLossImpl(Reduction r = Reduction::Mean) : PairLoss(r) {}
-  static Tensor compute(const Tensor& x, const Tensor& t, Reduction r) {
-    return F::binary_cross_entropy_with_logits(x, t, {}, {}, r);
+  using LossModule::LossModule;
+  Tensor forward(const Tensor& input, const Tensor& target) {
+    return F::binary_cross_entropy_with_logits(input, target, options);
   }
 };
 EMBER_MODULE(BCEWithLogitsLoss);

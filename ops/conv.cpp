@@ -3,7 +3,7 @@
 // differentiable any number of times. float32 runs on oneDNN; other dtypes
 // on the reference loops below.
 #include "ember/autograd/function.h"
-#include "ember/ops/dnnl/onednn.h"
+#include "ember/ops/onednn/onednn.h"
 #include "ember/ops/kernels/elementwise.h"
 #include "ember/ops/nn_ops.h"
 #include "ember/ops/ops.h"

@@ -3,7 +3,7 @@
 // through its strides. The backward is matmuls and a sum, so it is twice
 // differentiable.
 #include "ember/autograd/function.h"
-#include "ember/ops/dnnl/onednn.h"
+#include "ember/ops/onednn/onednn.h"
 #include "ember/ops/kernels/elementwise.h"
 #include "ember/ops/kernels/matmul.h"
 #include "ember/ops/nn_ops.h"

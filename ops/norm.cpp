@@ -6,7 +6,7 @@
 #include "ember/autograd/function.h"
 #include "ember/core/parallel.h"
 #include "ember/core/random.h"
-#include "ember/ops/dnnl/onednn.h"
+#include "ember/ops/onednn/onednn.h"
 #include "ember/ops/kernels/elementwise.h"
 #include "ember/ops/nn_ops.h"
 #include "ember/ops/ops.h"

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "ember/autograd/function.h"
-#include "ember/ops/dnnl/onednn.h"
+#include "ember/ops/onednn/onednn.h"
 #include "ember/ops/kernels/elementwise.h"
 #include "ember/ops/nn_ops.h"
 #include "ember/ops/ops.h"

@@ -185,7 +185,7 @@ case("clone", "basic", lambda x: x.clone(), [randn(3, 4)])
 case("contiguous_t", "basic", lambda x: x.t().contiguous(), [randn(3, 4)])
 case("to_float32", "roundtrip", lambda x: x.to(torch.float32).to(torch.float64), [values([0.25, -1.5, 2.0])])
 
-# ---- nn ops (float64 reference kernels; tests/dnnl_test.cpp checks float32 oneDNN against them) ----
+# ---- nn ops (float64 reference kernels; tests/onednn_test.cpp checks float32 oneDNN against them) ----
 case("linear", "bias", F.linear, [randn(4, 3), randn(5, 3), randn(5)])
 case("linear", "batched", F.linear, [randn(2, 3, 4), randn(2, 4), randn(2)])
 case("linear_nobias", "basic", lambda x, w: F.linear(x, w), [randn(3, 4), randn(2, 4)])

@@ -324,8 +324,7 @@ TEST(Gradcheck, CatchesAWrongGradientAndNamesIt) {
     EXPECT_NE(msg.find("numerical 2"), std::string::npos) << msg;
     EXPECT_NE(msg.find("analytical 3"), std::string::npos) << msg;
   }
-  autograd::GradcheckOptions fast;
-  fast.fast_mode = true;
+  const auto fast = autograd::GradcheckOptions().fast_mode(true);
   EXPECT_THROW(autograd::gradcheck(f, {x}, fast), Error);
 }
 
@@ -334,8 +333,7 @@ TEST(Gradcheck, PassesCorrectGradientsInBothModes) {
   Tensor b = randn({4, 2}, DType::Float64).requires_grad_();
   auto f = [](const TensorList& in) { return TensorList{tanh(matmul(in[0], in[1])), sigmoid(in[0]).sum()}; };
   EXPECT_TRUE(autograd::gradcheck(f, {a, b}));
-  autograd::GradcheckOptions fast;
-  fast.fast_mode = true;
+  const auto fast = autograd::GradcheckOptions().fast_mode(true);
   EXPECT_TRUE(autograd::gradcheck(f, {a, b}, fast));
   EXPECT_TRUE(autograd::gradgradcheck(f, {a, b}));
 }

@@ -131,7 +131,7 @@ TEST(ModuleApi, NamesDefaultToTheClassName) {
   EXPECT_EQ(nn::Linear(2, 2)->type_name(), "Linear");
   EXPECT_EQ(nn::BatchNorm1d(2)->type_name(), "BatchNorm1d");
   EXPECT_EQ(nn::Module("Custom").type_name(), "Custom");
-  EXPECT_EQ(Plain().to_string(), "Plain(\n  (fc): Linear(in_features=4, out_features=2, bias=true)\n)");
+  EXPECT_EQ(Plain().to_string(), "Plain(\n  (fc): Linear(in_features=4, out_features=2, bias=True)\n)");
 }
 
 TEST(ModuleApi, TwoInputForward) {
@@ -191,9 +191,9 @@ TEST(ModuleApi, SequentialTakesModulesByValue) {
   nn::Sequential seq(nn::Linear(784, 128), nn::ReLU(), nn::Linear(128, 10));
   EXPECT_EQ(seq->to_string(),
             "Sequential(\n"
-            "  (0): Linear(in_features=784, out_features=128, bias=true)\n"
+            "  (0): Linear(in_features=784, out_features=128, bias=True)\n"
             "  (1): ReLU()\n"
-            "  (2): Linear(in_features=128, out_features=10, bias=true)\n"
+            "  (2): Linear(in_features=128, out_features=10, bias=True)\n"
             ")");
   EXPECT_EQ(names_of(seq->state_dict()), (std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"}));
   EXPECT_EQ(seq(randn({2, 784})).sizes(), (Shape{2, 10}));
@@ -342,8 +342,8 @@ TEST(ModuleApi, FmtFormatsAnyModule) {
   Plain plain;
   EXPECT_EQ(fmt::format("{}", plain), plain.to_string());
   nn::Linear fc(3, 2);
-  EXPECT_EQ(fmt::format("{}", fc), "Linear(in_features=3, out_features=2, bias=true)");
-  EXPECT_EQ(fmt::format("{}", *fc), "Linear(in_features=3, out_features=2, bias=true)");
+  EXPECT_EQ(fmt::format("{}", fc), "Linear(in_features=3, out_features=2, bias=True)");
+  EXPECT_EQ(fmt::format("{}", *fc), "Linear(in_features=3, out_features=2, bias=True)");
   const nn::Module& base = plain;
   EXPECT_EQ(fmt::format("{}", base), plain.to_string());
   TwoTower tower;

@@ -41,8 +41,8 @@ TEST(Module, NamesCountsAndTree) {
             "Net(\n"
             "  (conv1): Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1))\n"
             "  (conv2): Conv2d(32, 64, kernel_size=(3, 3), stride=(1, 1))\n"
-            "  (fc1): Linear(in_features=9216, out_features=128, bias=true)\n"
-            "  (fc2): Linear(in_features=128, out_features=10, bias=true)\n"
+            "  (fc1): Linear(in_features=9216, out_features=128, bias=True)\n"
+            "  (fc2): Linear(in_features=128, out_features=10, bias=True)\n"
             ")");
   int visited = 0;
   net->apply([&](nn::Module&) { ++visited; });
@@ -206,7 +206,7 @@ TEST(StateDict, WeightsFromPyTorchLoadAndGiveTheSameOutput) {
 
 TEST(Losses, NllLossWithEveryTargetIgnored) {
   Tensor lp = log_softmax(randn({3, 4}), 1).detach().requires_grad_();
-  Tensor loss = nn::F::nll_loss(lp, tensor({1.0, 1.0, 1.0}).to(DType::Int64), {}, 1);
+  Tensor loss = nn::F::nll_loss(lp, tensor({1.0, 1.0, 1.0}).to(DType::Int64), nn::F::NLLLossFuncOptions().ignore_index(1));
   EXPECT_TRUE(std::isnan(loss.item<double>()));  // PyTorch: mean over no rows
   loss.backward();
   for (float g : lp.grad().to_vector<float>()) EXPECT_EQ(g, 0.0f);  // PyTorch: zero gradient, not NaN
@@ -241,4 +241,34 @@ TEST(Losses, WarnOnceWhenTargetBroadcastsAgainstInput) {
   nn::F::l1_loss(input, target);
   EXPECT_EQ(heard.size(), 2u);
   set_warning_handler(old);
+}
+
+// The three spellings of a loss agree: the module with chained options, the
+// functional form with its FuncOptions, and LibTorch's positional top-level form.
+TEST(Losses, OptionsModulesFunctionalAndTopLevelAgree) {
+  manual_seed(3);
+  const Tensor logits = randn({5, 4}, DType::Float64), targets = tensor({0, 3, 2, 2, 1}, DType::Int64);
+  const Tensor weight = tensor({1.0, 2.0, 0.5, 1.5}, DType::Float64);
+  const auto same = [](const Tensor& a, const Tensor& b) { return a.item<double>() == b.item<double>(); };
+
+  nn::CrossEntropyLoss ce(nn::CrossEntropyLossOptions().weight(weight).ignore_index(2).label_smoothing(0.1).reduction(nn::kSum));
+  EXPECT_EQ(ce->options.ignore_index(), 2);
+  EXPECT_EQ(ce->options.reduction(), nn::kSum);
+  const Tensor by_module = ce(logits, targets);
+  EXPECT_TRUE(same(by_module, nn::F::cross_entropy(logits, targets, nn::F::CrossEntropyFuncOptions().weight(weight).ignore_index(2).label_smoothing(0.1).reduction(nn::kSum))));
+  EXPECT_TRUE(same(by_module, cross_entropy_loss(logits, targets, weight, Reduction::Sum, 2, 0.1)));
+
+  const Tensor lp = log_softmax(logits, 1);
+  EXPECT_TRUE(same(nll_loss(lp, targets, {}, Reduction::Sum), nn::F::nll_loss(lp, targets, nn::kSum)));
+  EXPECT_TRUE(same(nll_loss(lp, targets, weight, Reduction::Mean, 3), nn::NLLLoss(nn::NLLLossOptions().weight(weight).ignore_index(3))(lp, targets)));
+  // The sum is not the mean: the reduction really reaches the loss.
+  EXPECT_NEAR(nll_loss(lp, targets, {}, Reduction::Sum).item<double>(), 5.0 * nll_loss(lp, targets).item<double>(), 1e-12);
+
+  const Tensor x = randn({3, 2}, DType::Float64), y = randn({3, 2}, DType::Float64);
+  EXPECT_TRUE(same(nn::MSELoss(nn::kSum)(x, y), mse_loss(x, y, Reduction::Sum)));
+  EXPECT_TRUE(same(nn::L1Loss(nn::L1LossOptions().reduction(nn::kSum))(x, y), l1_loss(x, y, Reduction::Sum)));
+  const Tensor p = sigmoid(x), t = (y > 0.0).to(DType::Float64), pw = tensor({2.0, 0.5}, DType::Float64);
+  EXPECT_TRUE(same(nn::BCELoss(nn::BCELossOptions().weight(t + 1.0))(p, t), binary_cross_entropy(p, t, t + 1.0)));
+  EXPECT_TRUE(same(nn::BCEWithLogitsLoss(nn::BCEWithLogitsLossOptions().pos_weight(pw).reduction(nn::kNone))(x, t).sum(),
+                   binary_cross_entropy_with_logits(x, t, {}, pw, Reduction::Sum)));
 }

@@ -224,28 +224,21 @@ const std::map<std::string, OpRow>& op_table() {
       {"dropout_eval", {[](const TensorList& x) { return dropout(x[0], 0.5, false); }}},
       {"cross_entropy", {[](const TensorList& x) { return nn::F::cross_entropy(x[0], x[1]); }}},
       {"cross_entropy_opts", {[](const TensorList& x) {
-         nn::F::CrossEntropyOptions o;
-         o.weight = x[2];
-         o.ignore_index = 2;
-         o.label_smoothing = 0.1;
-         return nn::F::cross_entropy(x[0], x[1], o);
+         return nn::F::cross_entropy(x[0], x[1],
+                                     nn::F::CrossEntropyFuncOptions().weight(x[2]).ignore_index(2).label_smoothing(0.1));
        }}},
-      {"cross_entropy_sum", {[](const TensorList& x) {
-         nn::F::CrossEntropyOptions o;
-         o.reduction = nn::Reduction::Sum;
-         return nn::F::cross_entropy(x[0], x[1], o);
-       }}},
-      {"nll_loss", {[](const TensorList& x) { return nn::F::nll_loss(x[0], x[1], x[2]); }}},
-      {"nll_loss_none", {[](const TensorList& x) { return nn::F::nll_loss(x[0], x[1], {}, -100, nn::Reduction::None); }}},
-      {"nll_loss_mean", {[](const TensorList& x) { return nn::F::nll_loss(x[0], x[1], {}, 1); }}},
-      {"nll_loss_sum", {[](const TensorList& x) { return nn::F::nll_loss(x[0], x[1], {}, -100, nn::Reduction::Sum); }}},
+      {"cross_entropy_sum", {[](const TensorList& x) { return nn::F::cross_entropy(x[0], x[1], nn::kSum); }}},
+      {"nll_loss", {[](const TensorList& x) { return nn::F::nll_loss(x[0], x[1], nn::F::NLLLossFuncOptions().weight(x[2])); }}},
+      {"nll_loss_none", {[](const TensorList& x) { return nn::F::nll_loss(x[0], x[1], nn::kNone); }}},
+      {"nll_loss_mean", {[](const TensorList& x) { return nn::F::nll_loss(x[0], x[1], nn::F::NLLLossFuncOptions().ignore_index(1)); }}},
+      {"nll_loss_sum", {[](const TensorList& x) { return nn::F::nll_loss(x[0], x[1], nn::kSum); }}},
       {"mse_loss", {[](const TensorList& x) { return nn::F::mse_loss(x[0], x[1]); }}},
-      {"mse_loss_sum", {[](const TensorList& x) { return nn::F::mse_loss(x[0], x[1], nn::Reduction::Sum); }}},
+      {"mse_loss_sum", {[](const TensorList& x) { return nn::F::mse_loss(x[0], x[1], nn::kSum); }}},
       {"l1_loss", {[](const TensorList& x) { return nn::F::l1_loss(x[0], x[1]); }}},
       {"binary_cross_entropy", {[](const TensorList& x) { return nn::F::binary_cross_entropy(x[0], x[1]); }}},
       {"bce_with_logits", {[](const TensorList& x) { return nn::F::binary_cross_entropy_with_logits(x[0], x[1]); }}},
       {"bce_with_logits_pos",
-       {[](const TensorList& x) { return nn::F::binary_cross_entropy_with_logits(x[0], x[1], {}, x[2]); }}},
+       {[](const TensorList& x) { return nn::F::binary_cross_entropy_with_logits(x[0], x[1], nn::F::BinaryCrossEntropyWithLogitsFuncOptions().pos_weight(x[2])); }}},
       {"mlp_layer", {[](const TensorList& x) { return tanh(matmul(x[0], x[1].t()) + x[2]).sum({1}); }}},
       {"mse", {[](const TensorList& x) { return (x[0] - x[1]).pow(2).mean(); }}},
       {"cross_entropy_like", {[](const TensorList& x) { return -log_softmax(x[0], 1).gather(1, x[1]).mean(); }}},
@@ -325,8 +318,7 @@ void check_case(const RefCase& c, const OpRow& row, Layout layout) {
   }
   if (row.at_kink.count(c.name)) return;
   // (c), (d) finite differences
-  autograd::GradcheckOptions opt;
-  opt.eps = row.eps;
+  const auto opt = autograd::GradcheckOptions().eps(row.eps);
   auto f = [&](const TensorList& xs) { return TensorList{row.fn(xs)}; };
   EXPECT_NO_THROW(autograd::gradcheck(f, inputs, opt)) << where_;
   if (row.gradgrad && layout == Layout::Contiguous) {

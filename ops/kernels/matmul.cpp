@@ -4,7 +4,7 @@
 
 #include "ember/core/factory.h"
 #include "ember/core/parallel.h"
-#include "ember/ops/dnnl/onednn.h"
+#include "ember/ops/onednn/onednn.h"
 #include "ember/ops/kernels/elementwise.h"
 
 namespace ember {

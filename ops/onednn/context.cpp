@@ -1,4 +1,4 @@
-#include "ember/ops/dnnl/context.h"
+#include "ember/ops/onednn/context.h"
 
 #include <iterator>
 #include <list>

@@ -2,8 +2,8 @@
 #include <fmt/ranges.h>
 
 #include "ember/core/factory.h"
-#include "ember/ops/dnnl/context.h"
-#include "ember/ops/dnnl/onednn.h"
+#include "ember/ops/onednn/context.h"
+#include "ember/ops/onednn/onednn.h"
 
 namespace ember::onednn {
 namespace {

@@ -8,7 +8,7 @@
 #include "test_util.h"
 
 #include <ember/ember.h>
-#include <ember/ops/dnnl/onednn.h>
+#include <ember/ops/onednn/onednn.h>
 
 namespace {
 using namespace ember;

@@ -1,8 +1,8 @@
 // matmul (and linear's fused bias) on oneDNN's matmul primitive.
 #include <fmt/ranges.h>
 
-#include "ember/ops/dnnl/context.h"
-#include "ember/ops/dnnl/onednn.h"
+#include "ember/ops/onednn/context.h"
+#include "ember/ops/onednn/onednn.h"
 
 namespace ember::onednn {
 namespace {

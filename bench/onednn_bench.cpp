@@ -2,11 +2,11 @@
 // forward / training step (forward + backward) at the CNN's two layers, batch
 // 64. "Warm" reuses cached primitives; "Cold" clears the cache every
 // iteration, so it includes building the descriptors and JIT kernels.
-// Run: build/release/bench/ember_dnnl_bench
+// Run: build/release/bench/ember_onednn_bench
 #include <benchmark/benchmark.h>
 
 #include <ember/ember.h>
-#include <ember/ops/dnnl/onednn.h>
+#include <ember/ops/onednn/onednn.h>
 
 namespace {
 using namespace ember;

@@ -5,8 +5,8 @@
 // backward.
 #include <fmt/ranges.h>
 
-#include "ember/ops/dnnl/context.h"
-#include "ember/ops/dnnl/onednn.h"
+#include "ember/ops/onednn/context.h"
+#include "ember/ops/onednn/onednn.h"
 
 namespace ember::onednn {
 namespace {

@@ -1,5 +1,5 @@
 #pragma once
-// The oneDNN layer's shared machinery (internal to ops/dnnl/): one engine per process and one
+// The oneDNN layer's shared machinery (internal to ops/onednn/): one engine per process and one
 // stream per thread, Ember's own primitive cache, memory descriptors for
 // Ember tensors, and the boundary that turns dnnl::error into ember::Error.
 #include <oneapi/dnnl/dnnl.hpp>
