@@ -13,6 +13,11 @@ enum class DType : std::uint8_t { Bool, UInt8, Int64, Float32, Float64 };
 
 constexpr DType kDefaultDType = DType::Float32;
 
+/// LibTorch's dtype names, so torch::zeros({2, 3}, torch::kFloat64) ports as zeros({2, 3}, kFloat64).
+constexpr DType kBool = DType::Bool, kUInt8 = DType::UInt8, kByte = DType::UInt8, kInt64 = DType::Int64,
+                kLong = DType::Int64, kFloat32 = DType::Float32, kFloat = DType::Float32, kFloat64 = DType::Float64,
+                kDouble = DType::Float64;
+
 /// Bytes per element.
 constexpr std::size_t itemsize(DType t) {
   switch (t) {

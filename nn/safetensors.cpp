@@ -22,7 +22,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "ember/nn/atomic_file.h"
+#include "ember/io/atomic_file.h"
 
 namespace ember::safetensors {
 

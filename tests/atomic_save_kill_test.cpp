@@ -17,7 +17,7 @@
 #include <thread>
 
 #include <ember/ember.h>
-#include <ember/nn/atomic_file.h>
+#include <ember/io/atomic_file.h>
 
 namespace {
 using namespace ember;

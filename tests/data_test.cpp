@@ -631,3 +631,14 @@ TEST(LibTorchNames, DeviceIsTheCpu) {
   EXPECT_THROW(Device{"cuda:0"}, Error);
   EXPECT_TRUE(Device("cpu").is_cpu());
 }
+
+// torch::kFloat64 and friends port as ember::kFloat64: the same DType values.
+TEST(LibTorchNames, DTypeConstants) {
+  EXPECT_EQ(zeros({2, 3}, kFloat64).dtype(), DType::Float64);
+  EXPECT_EQ(kFloat, DType::Float32);
+  EXPECT_EQ(kLong, DType::Int64);
+  EXPECT_EQ(kByte, DType::UInt8);
+  EXPECT_EQ(ones({1}, kBool).dtype(), DType::Bool);
+  const Device device(cuda::is_available() ? kCUDA : kCPU);  // the LibTorch idiom picks the CPU
+  EXPECT_TRUE(device.is_cpu());
+}

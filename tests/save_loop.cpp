@@ -7,7 +7,7 @@
 #include <string>
 
 #include <ember/ember.h>
-#include <ember/nn/atomic_file.h>
+#include <ember/io/atomic_file.h>
 
 int main(int argc, char** argv) {
   if (argc != 3) {

@@ -3,7 +3,7 @@
 // "model.safetensors.tmp.<pid>.<hex>"). An O_TMPFILE is freed by the kernel when its
 // last descriptor closes, so it only gets a name (linkat through /proc/self/fd, then
 // renameat over the target, since linkat cannot replace a file) once it is complete.
-#include "ember/nn/atomic_file.h"
+#include "ember/io/atomic_file.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,0 +1,744 @@
+// The CSV reader. The file is mapped and cut into one chunk per thread at a
+// line end; each thread parses its chunk on the guess that the cut is not
+// inside a quoted field. The guess is checked afterwards: chunk i is kept only
+// if chunk i-1's last record ends exactly where chunk i starts (then, chunk 0
+// starting at a true record boundary, every kept chunk does too); otherwise
+// the main thread parses that stretch again from the true boundary. Errors are
+// reported from the first kept chunk that has one, so they are the errors a
+// one-thread parse would find first.
+//
+// Columns of type Auto are parsed as numbers on a first pass; a column that
+// meets a value that is neither a number nor a missing marker is parsed again
+// as strings on a second pass over the file (only that column is stored).
+#include "ember/data/csv.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <utility>
+#include <thread>
+#include <unordered_set>
+
+#include "ember/core/error.h"
+#include "ember/core/factory.h"
+#include "ember/core/parallel.h"
+
+namespace ember::data {
+
+std::vector<std::string> default_na_values() {
+  return {"",     "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+          "<NA>", "N/A",  "NA",       "NULL", "NaN",    "None",     "n/a",  "nan",  "null"};
+}
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The text of a field for a message: at most 60 bytes, control bytes escaped.
+std::string quote_text(std::string_view s) {
+  std::string out;
+  const std::size_t n = std::min<std::size_t>(s.size(), 60);
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out += static_cast<char>(c);
+  }
+  if (s.size() > n) out += fmt::format("... ({} bytes)", s.size());
+  return out;
+}
+
+// The file's bytes: mapped for a regular file, else read (pipes).
+class FileBytes {
+ public:
+  explicit FileBytes(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    EMBER_CHECK(fd >= 0, "read_csv: cannot open {}: {}", path, std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      const int e = errno;
+      ::close(fd);
+      throw Error(fmt::format("read_csv: cannot stat {}: {}", path, std::strerror(e)));
+    }
+    if (S_ISREG(st.st_mode)) {
+      size_ = static_cast<std::size_t>(st.st_size);
+      if (size_ > 0) {
+        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+          const int e = errno;
+          ::close(fd);
+          throw Error(fmt::format("read_csv: cannot map {} ({} bytes): {}", path, size_, std::strerror(e)));
+        }
+        ::madvise(p, size_, MADV_SEQUENTIAL);
+        map_ = static_cast<const char*>(p);
+      }
+      ::close(fd);
+      return;
+    }
+    // Not a regular file: read it, up to 4 GiB.
+    constexpr std::size_t kMaxStream = std::size_t{4} << 30;
+    char buf[1 << 16];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int e = errno;
+        ::close(fd);
+        throw Error(fmt::format("read_csv: cannot read {}: {}", path, std::strerror(e)));
+      }
+      if (n == 0) break;
+      if (copy_.size() + static_cast<std::size_t>(n) > kMaxStream) {
+        ::close(fd);
+        throw Error(fmt::format("read_csv: {} is a stream longer than {} bytes", path, kMaxStream));
+      }
+      copy_.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    size_ = copy_.size();
+  }
+  ~FileBytes() {
+    if (map_) ::munmap(const_cast<char*>(map_), size_);
+  }
+  FileBytes(const FileBytes&) = delete;
+  FileBytes& operator=(const FileBytes&) = delete;
+  std::string_view view() const { return map_ ? std::string_view(map_, size_) : std::string_view(copy_); }
+
+ private:
+  const char* map_ = nullptr;
+  std::size_t size_ = 0;
+  std::string copy_;
+};
+
+// Asks for transparent huge pages on a large buffer about to be written: on
+// these VMs a 4 KiB page fault costs more than parsing the bytes it holds.
+void advise_huge(void* p, std::size_t bytes) {
+  if (bytes < (std::size_t{4} << 20)) return;
+  const std::uintptr_t b = (reinterpret_cast<std::uintptr_t>(p) + 4095) & ~std::uintptr_t{4095};
+  const std::uintptr_t e = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~std::uintptr_t{4095};
+  if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
+}
+
+// What a pass stores for a column.
+enum class Mode : std::uint8_t { Skip, Number, Auto, String };
+
+// A parse error at a byte offset; the line is counted when it is reported.
+struct ErrorAt {
+  std::size_t offset = 0;
+  std::string what;
+};
+
+struct Context {
+  std::string_view text;  // the whole file
+  std::string name;
+  char delim = ',';
+  std::size_t max_record = 0;
+  std::vector<std::string> header;  // names of every field in the file's records
+  std::vector<Mode> modes;          // by field
+  std::size_t slots = 0;            // fields that are Number or Auto
+  std::unordered_set<std::string_view> na;
+  bool na_numeric = false;  // some NA marker looks like a number: no integer fast path
+
+  std::int64_t line_of(std::size_t offset) const {
+    offset = std::min(offset, text.size());
+    return 1 + std::count(text.data(), text.data() + offset, '\n');
+  }
+  [[noreturn]] void fail(const ErrorAt& e) const {
+    throw Error(fmt::format("{}:{}: {}", name, line_of(e.offset), e.what));
+  }
+};
+
+// The result of parsing a stretch of whole records.
+struct Chunk {
+  std::size_t begin = 0;  // where parsing started
+  std::size_t end = 0;    // where its last record ended
+  std::int64_t rows = 0;
+  std::vector<std::vector<double>> numbers;  // by slot (the Number and Auto fields in order)
+  std::vector<std::vector<std::string>> strings;  // by field (String)
+  std::vector<std::vector<std::uint8_t>> missing;  // by field (String)
+  std::vector<std::uint8_t> not_numeric;          // by field (Auto): met a text
+  std::optional<ErrorAt> error;
+};
+
+class Parser {
+ public:
+  Parser(const Context& ctx, Chunk& out) : c_(ctx), out_(out) {
+    const std::size_t n = ctx.modes.size();
+    out_.strings.resize(n);
+    out_.missing.resize(n);
+    out_.not_numeric.assign(n, 0);
+    out_.numbers.resize(ctx.slots);
+    block_.resize(kBlock * ctx.slots);
+  }
+
+  // Parses records starting at `begin` while a record starts before `soft_end`
+  // (records may run past it), reserving room for about `rows_hint` rows.
+  void run(std::size_t begin, std::size_t soft_end, std::int64_t rows_hint) {
+    const char* const base = c_.text.data();
+    const char* const end = base + c_.text.size();
+    const char* p = base + begin;
+    const char* const soft = base + soft_end;
+    out_.begin = begin;
+    reserve(rows_hint);
+    try {
+      while (p < soft) {
+        if (*p == '\n') {  // blank line
+          ++p;
+          continue;
+        }
+        if (*p == '\r' && (p + 1 == end || p[1] == '\n')) {
+          p += (p + 1 == end) ? 1 : 2;
+          continue;
+        }
+        p = record(p, end);
+        ++out_.rows;
+        if (++block_rows_ == kBlock) flush();
+      }
+      flush();
+    } catch (ErrorAt& e) {
+      out_.error = std::move(e);
+    }
+    out_.end = static_cast<std::size_t>(p - base);
+  }
+
+ private:
+  void reserve(std::int64_t rows) {
+    if (rows <= 0) return;
+    for (std::vector<double>& v : out_.numbers) {
+      v.reserve(static_cast<std::size_t>(rows));
+      advise_huge(v.data(), v.capacity() * sizeof(double));
+    }
+  }
+
+  // Numbers are gathered row-major in a small block (kBlock rows) and then
+  // appended to their columns, so each column is written a cache line at a
+  // time: writing 785 columns field by field missed the TLB on every value.
+  void flush() {
+    for (std::size_t s = 0; s < c_.slots; ++s) {
+      std::vector<double>& v = out_.numbers[s];
+      const std::size_t old = v.size();
+      v.resize(old + block_rows_);
+      double* dst = v.data() + old;
+      for (std::size_t r = 0; r < block_rows_; ++r) dst[r] = block_[r * c_.slots + s];
+    }
+    block_rows_ = 0;
+    block_fill_ = 0;
+  }
+
+  std::size_t off(const char* p) const { return static_cast<std::size_t>(p - c_.text.data()); }
+
+  [[noreturn]] void fail_at(const char* p, std::string what) const { throw ErrorAt{off(p), std::move(what)}; }
+
+  std::string col_name(std::size_t col) const {
+    return col < c_.header.size() ? "column " + c_.header[col] : fmt::format("field {}", col + 1);
+  }
+
+  // One record at p; returns the position after its line end.
+  const char* record(const char* p, const char* end) {
+    const char* const rs = p;
+    const std::size_t ncols = c_.modes.size();
+    const char* const stop = (static_cast<std::size_t>(end - p) > c_.max_record) ? p + c_.max_record : end;
+    const char delim = c_.delim;
+    std::size_t col = 0;
+    for (;;) {
+      const Mode m = col < ncols ? c_.modes[col] : Mode::Skip;
+      const char* fs = p;
+      const char* fe;  // field end: at the delimiter, line end, or end
+      std::string_view field;
+      bool have_value = false;
+      double value = 0;
+      if (p < stop && *p == '"') {
+        scratch_.clear();
+        const char* q = p + 1;
+        for (;;) {
+          const void* hit = std::memchr(q, '"', static_cast<std::size_t>(stop - q));
+          if (!hit) {
+            if (stop < end) too_long(rs);
+            fail_at(fs, fmt::format("{}: unterminated quote: the quoted field runs to the end of the file", col_name(col)));
+          }
+          const char* h = static_cast<const char*>(hit);
+          scratch_.append(q, static_cast<std::size_t>(h - q));
+          if (h + 1 < stop && h[1] == '"') {
+            scratch_ += '"';
+            q = h + 2;
+            continue;
+          }
+          fe = h + 1;
+          break;
+        }
+        if (fe < stop && !(*fe == delim || *fe == '\n' || (*fe == '\r' && (fe + 1 == end || fe[1] == '\n')))) {
+          const char* te = fe;
+          while (te < stop && *te != delim && *te != '\n') ++te;
+          fail_at(fs, fmt::format("{}: text after a closing quote: '{}'", col_name(col),
+                                  quote_text(std::string_view(fs, static_cast<std::size_t>(te - fs)))));
+        }
+        field = scratch_;
+      } else {
+        if ((m == Mode::Number || m == Mode::Auto) && !c_.na_numeric) {
+          // Fast path: a plain integer of up to 18 digits.
+          const char* q = p;
+          bool neg = false;
+          if (q < stop && (*q == '-' || *q == '+')) neg = *q++ == '-';
+          const char* ds = q;
+          std::uint64_t v = 0;
+          while (q < stop && static_cast<unsigned>(*q - '0') < 10u && q - ds < 18) {
+            v = v * 10 + static_cast<unsigned>(*q - '0');
+            ++q;
+          }
+          if (q > ds && (q == end || (q < stop && (*q == delim || *q == '\n' ||
+                                                   (*q == '\r' && (q + 1 == end || q[1] == '\n')))))) {
+            value = neg ? -static_cast<double>(v) : static_cast<double>(v);
+            have_value = true;
+            fe = q;
+          }
+        }
+        if (!have_value) {
+          const char* q = p;
+          while (q < stop) {
+            const char ch = *q;
+            if (ch == delim || ch == '\n') break;
+            if (ch == '\r' && (q + 1 == end || q[1] == '\n')) break;
+            if (ch == '"') {
+              const char* te = q;
+              while (te < stop && *te != delim && *te != '\n') ++te;
+              fail_at(fs, fmt::format("{}: a quote inside an unquoted field: '{}'", col_name(col),
+                                      quote_text(std::string_view(fs, static_cast<std::size_t>(te - fs)))));
+            }
+            ++q;
+          }
+          fe = q;
+          field = std::string_view(fs, static_cast<std::size_t>(fe - fs));
+        }
+      }
+      if (fe == stop && stop < end) too_long(rs);
+      if (col < ncols && m != Mode::Skip) store(col, m, field, have_value, value, fs);
+      ++col;
+      if (fe == end) {
+        p = end;
+        break;
+      }
+      if (*fe == delim) {
+        p = fe + 1;
+        continue;
+      }
+      p = fe + (*fe == '\r' ? (fe + 1 == end ? 1 : 2) : 1);
+      break;
+    }
+    if (col != ncols) {
+      throw ErrorAt{off(rs), fmt::format("a row with {} field{} where the header has {}", col, col == 1 ? "" : "s",
+                                         ncols)};
+    }
+    return p;
+  }
+
+  [[noreturn]] void too_long(const char* rs) const {
+    fail_at(rs, fmt::format("a record longer than {} bytes (CsvOptions::max_record_bytes); is the delimiter or "
+                            "a quote wrong, or the line end missing?",
+                            c_.max_record));
+  }
+
+  void store(std::size_t col, Mode m, std::string_view field, bool have_value, double value, const char* fs) {
+    if (m == Mode::String) {
+      const bool na = c_.na.count(field) != 0;
+      out_.strings[col].emplace_back(na ? std::string_view() : field);
+      out_.missing[col].push_back(na ? 1 : 0);
+      return;
+    }
+    if (!have_value) {
+      if (c_.na.count(field)) {
+        value = kNaN;
+      } else if (!parse_number(field, value)) {
+        if (m == Mode::Number) {
+          fail_at(fs, fmt::format("{}: '{}' is not a number", col_name(col), quote_text(field)));
+        }
+        out_.not_numeric[col] = 1;
+        value = kNaN;
+      }
+    }
+    block_[block_fill_++] = value;
+  }
+
+  // A decimal number with optional spaces around it and an optional sign.
+  bool parse_number(std::string_view s, double& v) const {
+    auto is_space = [this](char ch) { return (ch == ' ' || ch == '\t') && ch != c_.delim; };
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+    if (s.empty() || s.front() == '+') return false;
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
+    if (ptr != s.data() + s.size()) return false;
+    if (ec == std::errc::result_out_of_range) {
+      // from_chars leaves v unset on overflow/underflow; strtod gives inf or 0 as pandas does.
+      v = std::strtod(std::string(s).c_str(), nullptr);
+      return true;
+    }
+    return ec == std::errc();
+  }
+
+  static constexpr std::size_t kBlock = 32;
+  const Context& c_;
+  Chunk& out_;
+  std::string scratch_;
+  std::vector<double> block_;  // kBlock rows x slots
+  std::size_t block_rows_ = 0, block_fill_ = 0;
+};
+
+// The fields of the record at `pos` as strings (for the header), and where it ends.
+std::vector<std::string> split_record(const Context& ctx, std::size_t& pos) {
+  Context c = ctx;
+  c.modes.clear();
+  c.na.clear();  // a header field "NA" is a name
+  // Count the fields first with a permissive scan, then parse with that many String fields.
+  const std::string_view t = ctx.text;
+  std::size_t n = 1;
+  bool inq = false;
+  const std::size_t stop = std::min(t.size(), pos + ctx.max_record);
+  std::size_t i = pos;
+  for (; i < stop; ++i) {
+    const char ch = t[i];
+    if (ch == '"') inq = !inq;
+    else if (!inq && ch == ctx.delim) ++n;
+    else if (!inq && ch == '\n') break;
+  }
+  c.modes.assign(n, Mode::String);
+  c.header.clear();
+  Chunk chunk;
+  Parser parser(c, chunk);
+  // One record: a soft end just after its start.
+  parser.run(pos, pos + 1, 0);
+  if (chunk.error) c.fail(*chunk.error);
+  pos = chunk.end;
+  std::vector<std::string> fields;
+  fields.reserve(n);
+  for (std::size_t k = 0; k < n; ++k) fields.push_back(std::move(chunk.strings[k][0]));
+  return fields;
+}
+
+// ',', ';' or '\t': the one found most often outside quotes in the record at pos.
+char detect_delimiter(std::string_view t, std::size_t pos, std::size_t max_record) {
+  const char cands[3] = {',', ';', '\t'};
+  std::size_t counts[3] = {0, 0, 0};
+  bool inq = false;
+  const std::size_t stop = std::min(t.size(), pos + max_record);
+  for (std::size_t i = pos; i < stop; ++i) {
+    const char ch = t[i];
+    if (ch == '"') inq = !inq;
+    if (inq) continue;
+    if (ch == '\n') break;
+    for (int k = 0; k < 3; ++k) counts[k] += ch == cands[k];
+  }
+  int best = 0;
+  for (int k = 1; k < 3; ++k)
+    if (counts[k] > counts[best]) best = k;
+  return cands[best];
+}
+
+// pandas' names for duplicate or empty header fields: "a", "a.1", "Unnamed: 3".
+void fix_names(std::vector<std::string>& names) {
+  std::unordered_set<std::string> seen;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) names[i] = fmt::format("Unnamed: {}", i);
+    std::string base = names[i];
+    for (int k = 1; seen.count(names[i]); ++k) names[i] = fmt::format("{}.{}", base, k);
+    seen.insert(names[i]);
+  }
+}
+
+std::string list_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (std::size_t i = 0; i < names.size() && i < 50; ++i) s += (i ? ", " : "") + names[i];
+  if (names.size() > 50) s += fmt::format(", ... ({} columns)", names.size());
+  return s;
+}
+
+// Parses the records in [begin, end) with `threads` threads; returns the kept chunks in order.
+std::vector<Chunk> parse_body(const Context& ctx, std::size_t begin, int threads, std::int64_t rows_hint) {
+  const std::string_view t = ctx.text;
+  const std::size_t size = t.size() - begin;
+  std::vector<std::size_t> starts{begin};
+  for (int i = 1; i < threads; ++i) {
+    const std::size_t target = begin + size / static_cast<std::size_t>(threads) * static_cast<std::size_t>(i);
+    if (target <= starts.back()) continue;
+    const std::size_t look = std::min(ctx.max_record, t.size() - target);
+    const void* nl = std::memchr(t.data() + target, '\n', look);
+    if (!nl) continue;  // no line end near: the previous chunk takes this stretch
+    const std::size_t s = static_cast<std::size_t>(static_cast<const char*>(nl) - t.data()) + 1;
+    if (s < t.size() && s > starts.back()) starts.push_back(s);
+  }
+  const std::size_t n = starts.size();
+  std::vector<Chunk> chunks(n);
+  auto run_chunk = [&](std::size_t i) {
+    const std::size_t soft = i + 1 < n ? starts[i + 1] : t.size();
+    // Chunk 0 reserves for the whole file, so the others append to it without reallocating.
+    const double frac = static_cast<double>(soft - starts[i]) / static_cast<double>(std::max<std::size_t>(size, 1));
+    const std::int64_t hint = i == 0 ? rows_hint : static_cast<std::int64_t>(static_cast<double>(rows_hint) * frac);
+    Parser(ctx, chunks[i]).run(starts[i], soft, hint);
+  };
+  std::vector<std::exception_ptr> errors(n);
+  auto work = [&](std::size_t i) noexcept {
+    try {
+      run_chunk(i);
+    } catch (...) {
+      errors[i] = std::current_exception();  // e.g. bad_alloc; ErrorAt is caught in run()
+    }
+  };
+  if (n == 1) {
+    work(0);
+  } else {
+    std::vector<std::thread> pool;
+    for (std::size_t i = 1; i < n; ++i) pool.emplace_back(work, i);
+    work(0);
+    for (auto& th : pool) th.join();
+  }
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+  // Keep chunk i if the kept records before it end exactly at its start; else parse again.
+  std::vector<Chunk> kept;
+  std::size_t pos = begin;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t soft = i + 1 < n ? starts[i + 1] : t.size();
+    if (chunks[i].begin != pos) {
+      if (pos >= soft) continue;  // the previous records ran past this whole chunk
+      chunks[i] = Chunk{};
+      Parser(ctx, chunks[i]).run(pos, soft, 0);
+    }
+    if (chunks[i].error) ctx.fail(*chunks[i].error);
+    pos = chunks[i].end;
+    kept.push_back(std::move(chunks[i]));
+  }
+  return kept;
+}
+
+CsvTable parse(std::string_view text, const CsvOptions& opt, const std::string& name) {
+  EMBER_CHECK(opt.skip_rows() >= 0, "read_csv: {}: skip_rows must be >= 0, got {}", name, opt.skip_rows());
+  EMBER_CHECK(opt.max_record_bytes() > 0, "read_csv: {}: max_record_bytes must be > 0", name);
+  const char d = opt.delimiter();
+  EMBER_CHECK(d != '"' && d != '\n' && d != '\r', "read_csv: {}: the delimiter cannot be a quote or a line end", name);
+  Context ctx;
+  ctx.text = text;
+  ctx.name = name;
+  ctx.max_record = opt.max_record_bytes();
+  EMBER_CHECK(!text.empty(), "{}: the file is empty", name);
+  std::size_t pos = 0;
+  if (text.size() >= 3 && std::memcmp(text.data(), "\xEF\xBB\xBF", 3) == 0) pos = 3;
+  for (std::int64_t i = 0; i < opt.skip_rows(); ++i) {
+    const std::size_t look = std::min(ctx.max_record, text.size() - pos);
+    const void* nl = std::memchr(text.data() + pos, '\n', look);
+    if (!nl) {
+      EMBER_CHECK(look < ctx.max_record, "{}:{}: a line longer than {} bytes (CsvOptions::max_record_bytes)", name,
+                  i + 1, ctx.max_record);
+      throw Error(fmt::format("{}: the file has {} line{}, fewer than skip_rows + 1 = {}", name, i + (pos < text.size()),
+                              i + (pos < text.size()) == 1 ? "" : "s", opt.skip_rows() + 1));
+    }
+    pos = static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) + 1;
+  }
+  // Skip blank lines before the first record.
+  while (pos < text.size() && (text[pos] == '\n' || (text[pos] == '\r' && (pos + 1 == text.size() || text[pos + 1] == '\n'))))
+    ++pos;
+  EMBER_CHECK(pos < text.size(), "{}: the file has no records{}", name, opt.skip_rows() ? " after skip_rows" : "");
+  ctx.delim = d ? d : detect_delimiter(text, pos, ctx.max_record);
+  for (const std::string& s : opt.na_values()) {
+    ctx.na.insert(s);
+    // The integer fast path skips the marker check: it must not see a marker like "-999".
+    const std::size_t b = !s.empty() && (s[0] == '+' || s[0] == '-');
+    if (s.size() > b && s.find_first_not_of("0123456789", b) == std::string::npos) ctx.na_numeric = true;
+  }
+
+  const std::size_t first = pos;
+  std::vector<std::string> fields = split_record(ctx, pos);
+  std::vector<std::string> header;
+  std::size_t body = pos;
+  if (opt.header()) {
+    header = std::move(fields);
+    fix_names(header);
+  } else {
+    body = first;
+    if (!opt.names().empty()) {
+      EMBER_CHECK(opt.names().size() == fields.size(), "{}:{}: the first row has {} fields but {} names were given",
+                  name, ctx.line_of(first), fields.size(), opt.names().size());
+      header = opt.names();
+    } else {
+      for (std::size_t i = 0; i < fields.size(); ++i) header.push_back(std::to_string(i));
+    }
+  }
+  if (opt.header() && !opt.names().empty()) {
+    EMBER_CHECK(opt.names().size() == header.size(), "{}: {} names were given for {} columns", name,
+                opt.names().size(), header.size());
+    header = opt.names();
+  }
+  ctx.header = header;
+
+  // Which columns to keep, and how.
+  std::vector<std::uint8_t> keep(header.size(), opt.usecols().empty() ? 1 : 0);
+  for (const std::string& u : opt.usecols()) {
+    const auto it = std::find(header.begin(), header.end(), u);
+    EMBER_CHECK(it != header.end(), "{}: no column '{}' (usecols); the columns are: {}", name, u, list_names(header));
+    keep[static_cast<std::size_t>(it - header.begin())] = 1;
+  }
+  std::vector<CsvType> types(header.size(), opt.default_type());
+  for (const auto& [col, ty] : opt.types()) {
+    const auto it = std::find(header.begin(), header.end(), col);
+    EMBER_CHECK(it != header.end(), "{}: no column '{}' (types); the columns are: {}", name, col, list_names(header));
+    types[static_cast<std::size_t>(it - header.begin())] = ty;
+  }
+  ctx.modes.resize(header.size());
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    ctx.modes[i] = !keep[i] ? Mode::Skip
+                   : types[i] == CsvType::Number ? Mode::Number
+                   : types[i] == CsvType::String ? Mode::String
+                                                 : Mode::Auto;
+    ctx.slots += ctx.modes[i] == Mode::Number || ctx.modes[i] == Mode::Auto;
+  }
+
+  int threads = opt.threads() > 0 ? opt.threads() : get_num_threads();
+  const std::size_t body_bytes = text.size() - body;
+  threads = static_cast<int>(std::clamp<std::size_t>(body_bytes >> 20, 1, static_cast<std::size_t>(std::max(threads, 1))));
+  // Rows expected, from the mean length of up to 64 lines after the header (plus a margin).
+  std::size_t sampled = 0, sample_bytes = 0;
+  for (std::size_t q = body; sampled < 64 && q < text.size(); ++sampled) {
+    const void* nl = std::memchr(text.data() + q, '\n', std::min(ctx.max_record, text.size() - q));
+    const std::size_t e = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) + 1 : text.size();
+    sample_bytes += e - q;
+    q = e;
+  }
+  const std::int64_t rows_hint =
+      sampled ? static_cast<std::int64_t>(static_cast<double>(body_bytes) * static_cast<double>(sampled) /
+                                          static_cast<double>(std::max<std::size_t>(sample_bytes, 1)) * 1.25) + 16
+              : 0;
+
+  std::vector<Chunk> chunks = parse_body(ctx, body, threads, std::min<std::int64_t>(rows_hint, std::int64_t{1} << 28));
+  std::int64_t rows = 0;
+  for (const Chunk& c : chunks) rows += c.rows;
+  EMBER_CHECK(rows > 0 || opt.allow_empty(), "{}: a header and no data rows (CsvOptions::allow_empty)", name);
+
+  // Auto columns that met a text are read again as strings.
+  std::vector<std::uint8_t> to_string(header.size(), 0);
+  bool again = false;
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (ctx.modes[i] != Mode::Auto) continue;
+    for (const Chunk& c : chunks) to_string[i] |= c.not_numeric[i];
+    again |= to_string[i] != 0;
+  }
+  std::vector<Chunk> second;
+  if (again) {
+    Context c2 = ctx;
+    for (std::size_t i = 0; i < header.size(); ++i) c2.modes[i] = to_string[i] ? Mode::String : Mode::Skip;
+    second = parse_body(c2, body, threads, 0);
+  }
+
+  std::vector<std::size_t> slot_of(header.size(), 0);
+  for (std::size_t i = 0, k = 0; i < header.size(); ++i)
+    if (ctx.modes[i] == Mode::Number || ctx.modes[i] == Mode::Auto) slot_of[i] = k++;
+  std::vector<CsvColumn> columns;
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (ctx.modes[i] == Mode::Skip) continue;
+    CsvColumn col;
+    col.name = header[i];
+    if (ctx.modes[i] == Mode::String || to_string[i]) {
+      col.type = CsvType::String;
+      std::vector<Chunk>& src = ctx.modes[i] == Mode::String ? chunks : second;
+      col.strings = std::move(src[0].strings[i]);
+      col.missing = std::move(src[0].missing[i]);
+      for (std::size_t k = 1; k < src.size(); ++k) {
+        col.strings.insert(col.strings.end(), std::make_move_iterator(src[k].strings[i].begin()),
+                           std::make_move_iterator(src[k].strings[i].end()));
+        col.missing.insert(col.missing.end(), src[k].missing[i].begin(), src[k].missing[i].end());
+      }
+    } else {
+      col.type = CsvType::Number;
+      const std::size_t s = slot_of[i];
+      col.numbers = std::move(chunks[0].numbers[s]);
+      for (std::size_t k = 1; k < chunks.size(); ++k) {
+        col.numbers.insert(col.numbers.end(), chunks[k].numbers[s].begin(), chunks[k].numbers[s].end());
+        std::vector<double>().swap(chunks[k].numbers[s]);
+      }
+    }
+    columns.push_back(std::move(col));
+  }
+  return CsvTable(name, std::move(columns), rows);
+}
+
+}  // namespace
+
+CsvTable::CsvTable(std::string source, std::vector<CsvColumn> columns, std::int64_t rows)
+    : source_(std::move(source)), columns_(std::move(columns)), rows_(rows) {
+  for (const CsvColumn& c : columns_) {
+    const std::size_t n = c.is_number() ? c.numbers.size() : c.strings.size();
+    EMBER_CHECK(static_cast<std::int64_t>(n) == rows_ && (c.is_number() || c.missing.size() == n),
+                "CsvTable: column {} has {} values for {} rows", c.name, n, rows_);
+  }
+}
+
+bool CsvTable::has(std::string_view name) const {
+  return std::any_of(columns_.begin(), columns_.end(), [&](const CsvColumn& c) { return c.name == name; });
+}
+
+const CsvColumn& CsvTable::operator[](std::string_view name) const {
+  for (const CsvColumn& c : columns_)
+    if (c.name == name) return c;
+  throw Error(fmt::format("{}: no column '{}'; the columns are: {}", source_, name, list_names(names())));
+}
+
+std::vector<std::string> CsvTable::names() const {
+  std::vector<std::string> out;
+  out.reserve(columns_.size());
+  for (const CsvColumn& c : columns_) out.push_back(c.name);
+  return out;
+}
+
+std::vector<std::string> CsvTable::names_except(const std::vector<std::string>& drop) const {
+  for (const std::string& d : drop) (void)(*this)[d];
+  std::vector<std::string> out;
+  for (const CsvColumn& c : columns_)
+    if (std::find(drop.begin(), drop.end(), c.name) == drop.end()) out.push_back(c.name);
+  return out;
+}
+
+Tensor CsvTable::to_tensor(const std::vector<std::string>& names, DType dtype) const {
+  EMBER_CHECK(dtype == DType::Float32 || dtype == DType::Float64, "CsvTable::to_tensor: dtype must be float32 or float64, got {}",
+              dtype_name(dtype));
+  std::vector<const CsvColumn*> cols;
+  for (const std::string& n : names) {
+    const CsvColumn& c = (*this)[n];
+    EMBER_CHECK(c.is_number(), "{}: column {} holds strings, not numbers (e.g. '{}')", source_, n,
+                c.strings.empty() ? std::string() : quote_text(c.strings[0]));
+    cols.push_back(&c);
+  }
+  const std::int64_t k = static_cast<std::int64_t>(cols.size());
+  Tensor out = zeros({rows_, k}, dtype);
+  auto fill = [&](auto* dst) {
+    using T = std::remove_pointer_t<decltype(dst)>;
+    // Row blocks keep the writes within a few cache lines per column.
+    constexpr std::int64_t kBlock = 64;
+    for (std::int64_t r0 = 0; r0 < rows_; r0 += kBlock) {
+      const std::int64_t r1 = std::min(rows_, r0 + kBlock);
+      for (std::int64_t j = 0; j < k; ++j) {
+        const double* src = cols[static_cast<std::size_t>(j)]->numbers.data();
+        for (std::int64_t r = r0; r < r1; ++r) dst[r * k + j] = static_cast<T>(src[r]);
+      }
+    }
+  };
+  if (dtype == DType::Float32) fill(out.data_ptr<float>());
+  else fill(out.data_ptr<double>());
+  return out;
+}
+
+CsvTable read_csv(const std::string& path, const CsvOptions& options) {
+  const FileBytes bytes(path);
+  return parse(bytes.view(), options, path);
+}
+
+CsvTable parse_csv(std::string_view text, const CsvOptions& options, const std::string& name) {
+  return parse(text, options, name);
+}
+
+}  // namespace ember::data
