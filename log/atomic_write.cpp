@@ -1,6 +1,6 @@
 #include "ember/log/atomic_write.h"
 
-#include "ember/nn/atomic_file.h"
+#include "ember/io/atomic_file.h"
 
 namespace ember::logging {
 

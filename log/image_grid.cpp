@@ -5,7 +5,6 @@
 
 #include "ember/core/error.h"
 #include "ember/core/factory.h"
-#include "ember/log/summary_writer.h"
 
 namespace ember::logging {
 
@@ -37,29 +36,6 @@ Pixels to_pixels(const Tensor& img, const std::string& dataformats) {
         px.data[static_cast<std::size_t>((y * w + x) * c + k)] = static_cast<std::uint8_t>(std::clamp(value, 0.0, 255.0));
       }
   return px;
-}
-
-Tensor make_grid(const Tensor& images, std::int64_t nrow, std::int64_t padding, double pad_value) {
-  EMBER_CHECK(images.dim() == 4, "make_grid: images must be [N, C, H, W], got shape {}", shape_str(images.sizes()));
-  EMBER_CHECK(nrow > 0 && padding >= 0, "make_grid: nrow ({}) must be positive and padding ({}) not negative", nrow, padding);
-  const std::int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
-  EMBER_CHECK(n > 0, "make_grid: no images (shape {})", shape_str(images.sizes()));
-  const std::int64_t cols = std::min(nrow, n), rows = (n + cols - 1) / cols;
-  const std::int64_t gh = rows * (h + padding) + padding, gw = cols * (w + padding) + padding;
-  std::vector<double> grid(static_cast<std::size_t>(c * gh * gw), pad_value);
-  const std::vector<double> v = images.to_vector<double>();
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::int64_t top = (i / cols) * (h + padding) + padding, left = (i % cols) * (w + padding) + padding;
-    for (std::int64_t k = 0; k < c; ++k)
-      for (std::int64_t y = 0; y < h; ++y)
-        for (std::int64_t x = 0; x < w; ++x)
-          grid[static_cast<std::size_t>((k * gh + top + y) * gw + left + x)] = v[static_cast<std::size_t>(((i * c + k) * h + y) * w + x)];
-  }
-  Tensor out = empty({c, gh, gw}, images.dtype() == DType::UInt8 || images.dtype() == DType::Float64 ? images.dtype() : DType::Float32);
-  if (out.dtype() == DType::UInt8) std::transform(grid.begin(), grid.end(), out.data_ptr<std::uint8_t>(), [](double x) { return static_cast<std::uint8_t>(std::clamp(x, 0.0, 255.0)); });
-  else if (out.dtype() == DType::Float64) std::copy(grid.begin(), grid.end(), out.data_ptr<double>());
-  else std::transform(grid.begin(), grid.end(), out.data_ptr<float>(), [](double x) { return static_cast<float>(x); });
-  return out;
 }
 
 }  // namespace ember::logging

@@ -1,5 +1,6 @@
 #pragma once
-/// Images for add_image: a tensor as 8-bit pixels, and a grid of many images.
+/// Images for add_image: a tensor in any of PyTorch's layouts as 8-bit pixels.
+/// (io::make_grid tiles many images into one.)
 #include <cstdint>
 #include <string>
 #include <vector>

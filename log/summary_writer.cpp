@@ -10,7 +10,9 @@
 #include "ember/core/warning.h"
 #include "ember/log/atomic_write.h"
 #include "ember/log/event_proto.h"
+#include "ember/io/image.h"
 #include "ember/log/histogram.h"
+#include "ember/log/image_grid.h"
 
 namespace ember::logging {
 namespace {
@@ -107,6 +109,18 @@ void SummaryWriter::add_histogram(const std::string& tag, const Tensor& values, 
   const std::vector<double> v = values_of(values);
   const Histogram h = bins > 0 ? histogram_uniform(v, bins) : histogram_tensorflow(v);
   add_summary(step, {event_proto::histogram_value(tag, h)});
+}
+
+void SummaryWriter::add_image(const std::string& tag, const Tensor& img, std::int64_t step, const std::string& dataformats) {
+  const Pixels px = to_pixels(img, dataformats);
+  Tensor chw = empty({px.channels, px.height, px.width}, DType::UInt8);  // io::encode_png's layout
+  std::uint8_t* out = chw.data_ptr<std::uint8_t>();
+  const std::size_t plane = static_cast<std::size_t>(px.height) * static_cast<std::size_t>(px.width);
+  for (std::size_t i = 0; i < plane; ++i)
+    for (std::size_t c = 0; c < static_cast<std::size_t>(px.channels); ++c)
+      out[c * plane + i] = px.data[i * static_cast<std::size_t>(px.channels) + c];
+  // Summary.Image.colorspace: 1 grey, 3 RGB, 4 RGBA (the channel count for these three).
+  add_summary(step, {event_proto::image_value(tag, px.height, px.width, px.channels, io::encode_png(chw))});
 }
 
 void SummaryWriter::add_text(const std::string& tag, const std::string& text, std::int64_t step) {

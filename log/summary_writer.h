@@ -107,9 +107,4 @@ class SummaryWriter {
   std::map<std::string, std::unique_ptr<SummaryWriter>> children_;  // add_scalars' and add_hparams' runs
 };
 
-/// The n images of `images` [N, C, H, W] tiled `nrow` to a row with `padding` pixels
-/// between them (torchvision's make_grid): a [C, H', W'] tensor of `images`' dtype,
-/// the gaps filled with `pad_value`. Grey images stay one channel.
-Tensor make_grid(const Tensor& images, std::int64_t nrow = 8, std::int64_t padding = 2, double pad_value = 0.0);
-
 }  // namespace ember::logging

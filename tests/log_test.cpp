@@ -278,7 +278,7 @@ TEST(Histogram, UniformAsNumpy) {
   EXPECT_NE(test_util::message_of([] { histogram_uniform({1}, 0); }).find("bins must be positive"), std::string::npos);
 }
 
-TEST(Images, PixelsAndGrid) {
+TEST(Images, PixelsInEveryLayout) {
   Tensor img = from_vector<float>({0.0f, 0.5f, 1.0f, 2.0f, -1.0f, NAN}, Shape{1, 2, 3});
   Pixels px = to_pixels(img, "CHW");
   EXPECT_EQ(px.height, 2);
@@ -291,14 +291,14 @@ TEST(Images, PixelsAndGrid) {
   EXPECT_NE(test_util::message_of([&] { to_pixels(two, "HWC"); }).find("2 channels"), std::string::npos);
   EXPECT_NE(test_util::message_of([&] { to_pixels(img, "NCHW"); }).find("dataformats"), std::string::npos);
 
-  Tensor batch = from_vector<float>({1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3}, Shape{3, 1, 2, 2});
-  Tensor grid = make_grid(batch, 2, 1, 0.5);
-  EXPECT_EQ(grid.sizes(), (Shape{1, 2 * 3 + 1, 2 * 3 + 1}));
-  EXPECT_EQ(grid.at<float>({0, 0, 0}), 0.5f);
-  EXPECT_EQ(grid.at<float>({0, 1, 1}), 1.0f);
-  EXPECT_EQ(grid.at<float>({0, 2, 5}), 2.0f);
-  EXPECT_EQ(grid.at<float>({0, 4, 1}), 3.0f);
-  EXPECT_EQ(grid.at<float>({0, 4, 4}), 0.5f);  // the empty fourth cell
+  // add_image writes PNG through io::encode_png; check_events.py decodes it and compares the pixels.
+  TempDir dir;
+  {
+    SummaryWriter w(dir.str());
+    w.add_image("grey", img, 1);
+    EXPECT_NE(test_util::message_of([&] { w.add_image("bad", img, 1, "HWC"); }).find("add_image"), std::string::npos);
+  }
+  EXPECT_EQ(records(read_file(only_event_file(dir.str()))).size(), 2u);
 }
 
 TEST(Progress, OneLinePerEpochWhenNotATerminal) {

@@ -6,15 +6,18 @@
 //   log_fixture progress N    N steps of the progress display (run under a terminal or not)
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include <ember/core/factory.h>
 #include <ember/core/random.h>
 #include <ember/ops/ops.h>
+#include <ember/io/image.h>
 #include <ember/log/log.h>
 
 using namespace ember;
@@ -60,6 +63,22 @@ int proof(const std::string& dir) {
       histos += fmt::format("{}{{\"tag\":\"fc1/weight\",\"step\":{},\"bins\":0,\"values\":{}}}", histos.empty() ? "" : ",", step, list(v));
       histos += fmt::format(",{{\"tag\":\"fc1/weight_uniform\",\"step\":{},\"bins\":12,\"values\":{}}}", step, list(v));
     }
+    // Images: a uint8 grey grid of "digits" and a float RGB image in HWC, with values outside [0, 1].
+    Tensor digits = randint(0, 256, {6, 1, 5, 4}).to(DType::UInt8);
+    Tensor grid = io::make_grid(digits, 3, 1);
+    w.add_image("digits", grid, 4);
+    Tensor rgb = rand({3, 5, 3}) * 1.2 - 0.1;
+    w.add_image("rgb", rgb, 5, "HWC");
+    for (auto [tag, step, t, fmt] : {std::tuple<const char*, int, Tensor, const char*>{"digits", 4, grid, "CHW"}, {"rgb", 5, rgb, "HWC"}}) {
+      const Pixels px = to_pixels(t, fmt);
+      std::vector<double> pixels(px.data.begin(), px.data.end());
+      images += fmt::format("{}{{\"tag\":\"{}\",\"step\":{},\"height\":{},\"width\":{},\"channels\":{},\"pixels\":{}}}",
+                            images.empty() ? "" : ",", tag, step, px.height, px.width, px.channels, list(pixels));
+    }
+    // The float image's pixels, computed here independently of to_pixels: round(clamp(v, 0, 1) * 255), HWC.
+    const std::vector<double> v = rgb.to_vector<double>();
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (static_cast<int>(std::lround(std::clamp(v[i], 0.0, 1.0) * 255)) != to_pixels(rgb, "HWC").data[i]) return 3;
     w.add_text("notes", "Adam, lr 0.1: *diverges*", 3);
     texts = "[\"notes/text_summary\",3,\"Adam, lr 0.1: *diverges*\"]";
     w.add_hparams({{"optimizer", "adam"}, {"lr", 0.1}, {"dropout", 0.2}, {"nesterov", true}}, {{"hparam/accuracy", 0.86}}, ".");
