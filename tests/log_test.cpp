@@ -296,7 +296,7 @@ TEST(Images, PixelsInEveryLayout) {
   {
     SummaryWriter w(dir.str());
     w.add_image("grey", img, 1);
-    EXPECT_NE(test_util::message_of([&] { w.add_image("bad", img, 1, "HWC"); }).find("add_image"), std::string::npos);
+    EXPECT_NE(test_util::message_of([&] { w.add_image("bad", two, 1, "HWC"); }).find("add_image: 2 channels"), std::string::npos);
   }
   EXPECT_EQ(records(read_file(only_event_file(dir.str()))).size(), 2u);
 }
