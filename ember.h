@@ -23,6 +23,7 @@
 #include "ember/data/tabular.h"
 #include "ember/data/transforms.h"
 #include "ember/io/image.h"
+#include "ember/log/log.h"
 #include "ember/nn/nn.h"
 #include "ember/nn/safetensors.h"
 #include "ember/ops/nn_ops.h"

@@ -3,14 +3,15 @@
 // dropout 0.25, linear 9216->128, ReLU, dropout 0.5, linear 128->10;
 // Adadelta lr 1.0 with StepLR gamma 0.7. As in main.py, the model, train()
 // and test() are in this file; flags.h parses the command line and
-// progress.h draws the progress bar.
+// logging::Progress (log/progress.h) draws the progress bar.
 //
 //   mnist_cnn [--epochs 3] [--lr 1.0] [--gamma 0.7] [--save mnist_cnn.safetensors]
 //   mnist_cnn --help      # every flag, its default and what it does
+//   mnist_cnn --logdir runs/cnn   # TensorBoard event files, metrics.csv, hparams.json (scripts/compare_runs)
 #include <ember/ember.h>
 
 #include "flags.h"
-#include "progress.h"
+#include "progress.h"  // examples::Phases (--phases)
 
 using namespace ember;
 using examples::Check;
@@ -41,16 +42,16 @@ EMBER_MODULE(Net);
 
 struct Args {
   std::int64_t epochs = 3, batch_size = 64, test_batch_size = 100, seed = 1, limit = 0;
-  std::string data = "build/mnist", save;
+  std::string data = "build/mnist", save, logdir;
   double lr = 1.0, gamma = 0.7, expect_accuracy = 0.0;
   int threads = get_num_threads();
   bool phases = false;
 };
 
 // One pass over the training set: forward, loss, zero_grad, backward, step.
-double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optimizer, bool show_phases) {
+double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optimizer, logging::Progress& progress,
+             bool show_phases) {
   model->train();
-  examples::Progress progress(loader.size());
   examples::Phases phases;
   double total_loss = 0.0;
   std::int64_t seen = 0, step = 0;
@@ -66,9 +67,11 @@ double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optim
     phases.lap(phases.Step);
 
     const double l = loss.item<double>();
-    total_loss += l * static_cast<double>(batch.data.size(0));
-    seen += batch.data.size(0);
-    progress.update(++step, l, seen);
+    const std::int64_t n = batch.data.size(0);
+    const double correct = (argmax(output, 1) == batch.target).to(DType::Int64).sum().item<double>();
+    total_loss += l * static_cast<double>(n);
+    seen += n;
+    progress.update(++step, {{"loss", l}, {"accuracy", correct / static_cast<double>(n)}}, n);
   }
   if (show_phases) fmt::print("  {}\n", phases.report(step));
   return total_loss / static_cast<double>(seen);
@@ -76,21 +79,29 @@ double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optim
 
 struct TestResult {
   double loss, accuracy;
+  TensorList misclassified;  // the first 64 wrongly classified test images, as normalised
 };
 
 // Mean loss and accuracy over the test set, without recording history.
 TestResult test(Net& model, const data::DataLoader& loader) {
   model->eval();
   NoGradGuard no_grad;
+  TestResult r{};
   double total_loss = 0.0;
   std::int64_t correct = 0, seen = 0;
   for (const data::Example& batch : loader) {
     Tensor output = model(batch.data);
+    Tensor predicted = argmax(output, 1);
     total_loss += nll_loss(output, batch.target, {}, Reduction::Sum).item<double>();
-    correct += (argmax(output, 1) == batch.target).to(DType::Int64).sum().item<std::int64_t>();
+    correct += (predicted == batch.target).to(DType::Int64).sum().item<std::int64_t>();
     seen += batch.data.size(0);
+    const std::vector<std::int64_t> p = predicted.to_vector<std::int64_t>(), t = batch.target.to_vector<std::int64_t>();
+    for (std::size_t i = 0; i < p.size() && r.misclassified.size() < 64; ++i)
+      if (p[i] != t[i]) r.misclassified.push_back(batch.data.narrow(0, static_cast<std::int64_t>(i), 1));
   }
-  return {total_loss / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen)};
+  r.loss = total_loss / static_cast<double>(seen);
+  r.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+  return r;
 }
 
 // MNIST as main.py loads it (ToTensor, then Normalize((0.1307,), (0.3081,))): the images stay bytes,
@@ -117,7 +128,8 @@ int main(int argc, char** argv) try {
       .add("limit", args.limit, "train on the first N examples only (0: all)", Check::NonNegative)
       .add("save", args.save, "write the trained model to this safetensors file")
       .add("expect-accuracy", args.expect_accuracy, "exit 1 if the final test accuracy is below this", Check::Probability)
-      .add("phases", args.phases, "print where each epoch's time went: forward, backward, optimizer, data");
+      .add("phases", args.phases, "print where each epoch's time went: forward, backward, optimizer, data")
+      .add("logdir", args.logdir, "log the run here for TensorBoard and scripts/compare_runs (events, metrics.csv, hparams.json)");
   flags.parse(argc, argv);
   manual_seed(static_cast<std::uint64_t>(args.seed));
   set_num_threads(args.threads);
@@ -126,6 +138,10 @@ int main(int argc, char** argv) try {
   auto test_set = mnist(args.data, false, 0);
   data::DataLoader train_loader(train_set, data::DataLoaderOptions().batch_size(args.batch_size).shuffle(true));
   data::DataLoader test_loader(test_set, data::DataLoaderOptions().batch_size(args.test_batch_size));
+
+  // --logdir: made before any training, so a folder that cannot be written stops the run here, saying so.
+  std::unique_ptr<logging::SummaryWriter> writer;
+  if (!args.logdir.empty()) writer = std::make_unique<logging::SummaryWriter>(args.logdir);
 
   Net model;
   optim::Adadelta optimizer(model->parameters(), optim::AdadeltaOptions(args.lr));
@@ -137,10 +153,23 @@ int main(int argc, char** argv) try {
   TestResult result{};
   for (std::int64_t epoch = 1; epoch <= args.epochs; ++epoch) {
     const auto epoch_start = examples::Clock::now();
-    const double train_loss = train(model, train_loader, optimizer, args.phases);
+    logging::Progress progress(train_loader.size(), logging::ProgressOptions().title(fmt::format("Epoch {}/{}", epoch, args.epochs)));
+    const double train_loss = train(model, train_loader, optimizer, progress, args.phases);
     const double seconds = examples::seconds_since(epoch_start);
     const auto test_start = examples::Clock::now();
     result = test(model, test_loader);
+    progress.finish({{"test_loss", result.loss}, {"test_accuracy", result.accuracy}});
+    if (writer) {  // what TensorBoard shows per epoch: the curves, and each layer's weights and gradients
+      writer->add_scalar("loss/train", train_loss, epoch);
+      writer->add_scalar("loss/test", result.loss, epoch);
+      writer->add_scalar("accuracy/train", progress.average("accuracy"), epoch);
+      writer->add_scalar("accuracy/test", result.accuracy, epoch);
+      writer->add_scalar("lr", scheduler.get_last_lr()[0], epoch);
+      for (const auto& [name, param] : model->named_parameters()) {
+        writer->add_histogram(name, param, epoch);
+        if (param.grad().defined()) writer->add_histogram(name + ".grad", param.grad(), epoch);
+      }
+    }
     fmt::print("epoch {:2d}/{}  train loss {:.4f}  test loss {:.4f}  accuracy {:.2f}%  {:.1f}s ({:.0f} samples/s)  eval {:.2f}s  lr {:.4g}\n",
                epoch, args.epochs, train_loss, result.loss, 100.0 * result.accuracy, seconds,
                static_cast<double>(train_set->size()) / seconds, examples::seconds_since(test_start),
@@ -149,6 +178,15 @@ int main(int argc, char** argv) try {
   }
   fmt::print("test accuracy {:.2f}% after {} epochs in {:.1f}s\n", 100.0 * result.accuracy, args.epochs,
              examples::seconds_since(start));
+  if (writer) {
+    if (!result.misclassified.empty())  // back from Normalize to [0, 1], 8 digits a row
+      writer->add_image("misclassified", io::make_grid(cat(result.misclassified) * 0.3081 + 0.1307), args.epochs);
+    writer->add_hparams({{"optimizer", "adadelta"}, {"lr", args.lr}, {"gamma", args.gamma},
+                         {"batch_size", args.batch_size}, {"epochs", args.epochs}},
+                        {{"hparam/accuracy", result.accuracy}, {"hparam/loss", result.loss}}, ".");
+    writer->close();
+    fmt::print("logged to {} (scripts/compare_runs {} charts it)\n", args.logdir, args.logdir);
+  }
   if (!args.save.empty()) {
     model->save(args.save, {{"arch", "pytorch-examples mnist cnn"}, {"test_accuracy", fmt::format("{:.4f}", result.accuracy)}});
     fmt::print("saved {}\n", args.save);

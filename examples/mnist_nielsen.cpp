@@ -40,7 +40,7 @@ Tensor quadratic_cost(const Tensor& output, const Tensor& target) {
 // One pass over the training set: forward, cost, zero_grad, backward, step.
 double train(NielsenNet& model, const data::DataLoader& loader, optim::Optimizer& optimizer) {
   model->train();
-  examples::Progress progress(loader.size());
+  logging::Progress progress(loader.size());  // its line ends when train() returns
   double total = 0.0;
   std::int64_t seen = 0, step = 0;
   for (const data::Example& batch : loader) {
@@ -51,7 +51,7 @@ double train(NielsenNet& model, const data::DataLoader& loader, optim::Optimizer
     const double c = cost.item<double>();
     total += c * static_cast<double>(batch.data.size(0));
     seen += batch.data.size(0);
-    progress.update(++step, c, seen);
+    progress.update(++step, {{"cost", c}}, batch.data.size(0));
   }
   return total / static_cast<double>(seen);
 }

@@ -1,6 +1,6 @@
 #pragma once
-// The examples' progress display: a Keras-like line redrawn in place on a
-// terminal (silent otherwise), and --phases' account of where a step's time goes.
+// --phases' account of where a step's time goes. (The progress bar itself is
+// the library's: logging::Progress, log/progress.h.)
 #include <unistd.h>
 
 #include <chrono>
@@ -14,31 +14,6 @@ namespace examples {
 
 using Clock = std::chrono::steady_clock;
 inline double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-/// "  312/938 [=========.....] loss 0.2411  41234 samples/s  ETA 4s", at most every 0.1 s, on stderr if a terminal.
-class Progress {
- public:
-  explicit Progress(std::int64_t total) : total_(total), start_(Clock::now()), tty_(isatty(fileno(stderr))) {}
-  void update(std::int64_t done, double loss, std::int64_t samples) {
-    if (!tty_) return;
-    const double elapsed = seconds_since(start_);
-    if (done < total_ && elapsed - last_draw_ < 0.1) return;
-    last_draw_ = elapsed;
-    const int width = 30, filled = static_cast<int>(width * done / total_);
-    const double rate = static_cast<double>(samples) / std::max(elapsed, 1e-9);
-    const double eta = done > 1 ? elapsed / static_cast<double>(done - 1) * static_cast<double>(total_ - done) : 0.0;
-    std::fprintf(stderr, "\r%5lld/%lld [%s%s] loss %.4f  %.0f samples/s  ETA %.0fs ", static_cast<long long>(done),
-                 static_cast<long long>(total_), std::string(static_cast<std::size_t>(filled), '=').c_str(),
-                 std::string(static_cast<std::size_t>(width - filled), '.').c_str(), loss, rate, eta);
-    if (done == total_) std::fprintf(stderr, "\r%*s\r", 100, "");
-  }
-
- private:
-  std::int64_t total_;
-  Clock::time_point start_;
-  bool tty_;
-  double last_draw_ = -1.0;
-};
 
 /// Wall time per phase of the training steps (--phases): lap(phase) after each one.
 class Phases {

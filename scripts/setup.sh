@@ -12,6 +12,9 @@ if [[ "${EMBER_WITH_TORCH:-0}" == 1 ]]; then packages+=(python3-torch libopenbla
 # The asan suite and the fuzz targets: clang 14 with its sanitizer and libFuzzer
 # runtimes, and its OpenMP runtime (clang does not use GCC's libgomp).
 if [[ "${EMBER_WITH_CLANG:-0}" == 1 ]]; then packages+=(clang-14 libclang-rt-14-dev libomp-14-dev); fi
+# issue 12: protoc + python3-protobuf decode the event files in a test; Chromium, its driver and
+# selenium render the run-comparison page (and its PNG).
+packages+=(protobuf-compiler python3-protobuf chromium chromium-driver python3-selenium)
 
 missing=()
 for p in "${packages[@]}"; do
