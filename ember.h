@@ -16,6 +16,7 @@
 #include "ember/data/dataset.h"
 #include "ember/data/idx.h"
 #include "ember/data/libtorch_names.h"
+#include "ember/data/mnist_style.h"
 #include "ember/io/image.h"
 #include "ember/nn/nn.h"
 #include "ember/nn/safetensors.h"
