@@ -79,6 +79,16 @@ struct DigitModel {
   }
 };
 
+/// Loads `state` strictly into `net` (eval mode); errors name the file.
+inline void load_weights(ember::nn::Module& net, const ember::NamedTensors& state, const std::string& path) {
+  try {
+    net.load_state_dict(state);
+  } catch (const ember::Error& e) {
+    throw ember::Error(path + ": " + e.what());
+  }
+  net.eval();
+}
+
 /// Rebuilds the model a .safetensors file holds -- mnist_mlp's (any layer sizes,
 /// from "arch" like "mlp 784-512-512-10 relu dropout 0.2") or mnist_cnn's ("... cnn")
 /// -- and loads its weights (strictly: a tensor that does not fit is named with both shapes).
@@ -99,8 +109,7 @@ inline DigitModel load_digit_model(const std::string& path) {
   };
   if (m.arch.find("cnn") != std::string::npos) {
     MnistCNN net;
-    net->load_state_dict(state);
-    net->eval();
+    load_weights(*net, state, path);
     m.forward = [net](const Tensor& x) mutable { return net(x); };
     m.module = net.ptr();
     return m;
@@ -126,8 +135,7 @@ inline DigitModel load_digit_model(const std::string& path) {
   const bool sigmoid = m.arch.find("sigmoid") != std::string::npos;
   m.normalized = !sigmoid;  // Nielsen's network trains on raw [0, 1] pixels
   MnistMLP net(hidden, sigmoid ? 0.0 : 0.2, sigmoid);
-  net->load_state_dict(state);
-  net->eval();
+  load_weights(*net, state, path);
   m.forward = [net](const Tensor& x) mutable { return net(x); };
   m.module = net.ptr();
   return m;
