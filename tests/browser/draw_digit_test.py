@@ -26,7 +26,7 @@ STROKES = {
 }
 
 
-def http(port, method, path, body=None, ctype="image/png"):
+def request(port, method, path, body=None, ctype="image/png"):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     c.request(method, path, body=body, headers={"Content-Type": ctype} if body is not None else {})
     r = c.getresponse()
@@ -54,14 +54,14 @@ def main():
         port = int(line.split("127.0.0.1:")[1].split("/")[0])
 
         # The error paths.
-        status, body = http(port, "POST", "/predict", b"this is not an image", "application/octet-stream")
+        status, body = request(port, "POST", "/predict", b"this is not an image", "application/octet-stream")
         assert status == 400 and b"not an image" in body, (status, body)
-        status, body = http(port, "POST", "/predict", b'{"width": 2, "height": 2, "pixels": [1, 2, 3]}',
+        status, body = request(port, "POST", "/predict", b'{"width": 2, "height": 2, "pixels": [1, 2, 3]}',
                             "application/json")
         assert status == 400 and b"4" in body, (status, body)
-        status, body = http(port, "POST", "/predict", b"\x89PNG\r\n\x1a\n" + b"\0" * 2_000_000)
+        status, body = request(port, "POST", "/predict", b"\x89PNG\r\n\x1a\n" + b"\0" * 2_000_000)
         assert status == 413, status
-        status, body = http(port, "GET", "/")
+        status, body = request(port, "GET", "/")
         assert status == 200 and b"<canvas" in body and b"http" not in body.split(b"<script>")[1], status
         print("server: 400 for a bad body, 413 for a large one, page has no external resources")
 
