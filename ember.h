@@ -22,6 +22,7 @@
 #include "ember/data/subset.h"
 #include "ember/data/tabular.h"
 #include "ember/data/transforms.h"
+#include "ember/data/mnist_style.h"
 #include "ember/io/image.h"
 #include "ember/log/log.h"
 #include "ember/nn/nn.h"
