@@ -52,6 +52,9 @@ MPI_Datatype mpi_type(DType t, const char* call) {
     case DType::Float32: return MPI_FLOAT;
     case DType::Float64: return MPI_DOUBLE;
     case DType::Int64: return MPI_INT64_T;
+    case DType::Int32: return MPI_INT32_T;
+    case DType::Float16:
+    case DType::BFloat16: break;  // storage dtypes: convert to float32 first
     case DType::UInt8:
     case DType::Bool: return MPI_UINT8_T;
   }

@@ -108,7 +108,7 @@ void show_augment(const std::string& path, const std::string& root, std::uint64_
 double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optimizer, optim::OneCycleLR& scheduler,
              bool show_phases) {
   model->train();
-  examples::Progress progress(loader.size());
+  logging::Progress progress(loader.size());  // its line ends when train() returns
   examples::Phases phases;
   double total_loss = 0.0;
   std::int64_t seen = 0, step = 0;
@@ -126,7 +126,7 @@ double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optim
     const double l = loss.item<double>();
     total_loss += l * static_cast<double>(batch.data.size(0));
     seen += batch.data.size(0);
-    progress.update(++step, l, seen);
+    progress.update(++step, {{"loss", l}}, batch.data.size(0));
   }
   if (show_phases)
     fmt::print("  {}  (data wait {:.1f}% of the step)\n", phases.report(step), 100.0 * phases.share(phases.Data));

@@ -40,7 +40,7 @@ struct Args {
 // One pass over the training set: forward, loss, zero_grad, backward, clip, step.
 double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optimizer, double clip) {
   model->train();
-  examples::Progress progress(loader.size());
+  logging::Progress progress(loader.size());  // its line ends when train() returns
   double total_loss = 0.0;
   std::int64_t seen = 0, step = 0;
   for (const data::Example& batch : loader) {
@@ -52,7 +52,7 @@ double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optim
     const double l = loss.item<double>();
     total_loss += l * static_cast<double>(batch.data.size(0));
     seen += batch.data.size(0);
-    progress.update(++step, l, seen);
+    progress.update(++step, {{"loss", l}}, batch.data.size(0));
   }
   return total_loss / static_cast<double>(seen);
 }
