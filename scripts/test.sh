@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds Ember, and runs its tests.
-#   scripts/test.sh            every suite below in turn (what CI runs; ~15 min on 2 cores)
+#   scripts/test.sh            every suite below in turn (what CI runs; under 30 min on 2 cores)
 #   scripts/test.sh release    g++ release build in build/release: every unit, example and packaging test
 #   scripts/test.sh asan       clang 14 with AddressSanitizer + UBSan in build/asan: the unit tests, and
 #                              each libFuzzer target for a fixed number of executions on its seed corpus
