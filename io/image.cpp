@@ -20,11 +20,12 @@ namespace detail {
 
 void check_dimensions(std::int64_t width, std::int64_t height, std::int64_t max_pixels, std::string_view what) {
   EMBER_CHECK(width > 0 && height > 0, "zero-size image ({} header says {}x{})", what, width, height);
-  // Each side is at most 2^32 here, so the product fits in 64 bits.
-  EMBER_CHECK(width * height <= max_pixels,
-              "image too large ({} header says {}x{} = {} pixels; the limit is {}, "
+  // width * height > max_pixels, asked without forming the product: two sides of
+  // 2^32 (PNG allows them) overflow 64 bits (the fuzzer found it).
+  EMBER_CHECK(width <= max_pixels / height,
+              "image too large ({} header says {}x{} = {:.0f} pixels; the limit is {}, "
               "ImageReadOptions::max_pixels)",
-              what, width, height, width * height, max_pixels);
+              what, width, height, static_cast<double>(width) * static_cast<double>(height), max_pixels);
 }
 
 namespace {
