@@ -11,7 +11,7 @@
 // fit by least squares in closed form exactly as the AR(p) baseline and then
 // fixed, plus an LSTM that learns the residual AR leaves. The LSTM sees each
 // window normalised by itself (its values relative to the last one, in units of
-// its own step size, and the level squashed by tanh), so a trending series that
+// its own step size; its residual target is scaled the same way), so a trending series that
 // leaves the training range stays in the range the LSTM was trained on. Its head
 // starts at zero, so the model starts AT the AR fit. The number of epochs is
 // chosen on a validation tail of the training part (the last 10%, at least 10
@@ -192,16 +192,15 @@ double dm_statistic(const std::vector<double>& a, const std::vector<double>& b, 
 // normalised units). The base forecast is AR(p)'s (or, with --highway false, the last
 // value); the LSTM predicts the residual over it in units of the window's own scale s_w,
 // the RMS of its one-step changes (at least 1% of the training part's, and the training
-// part's when the window has fewer than two changes). Its inputs are per-window
-// normalised too: channel 0 is (w_i - w_last) / s_w, the window's shape relative to its
-// last value, which stays in range when the series trends out of the training range;
-// channel 1 is the level w_i itself, squashed by tanh(w_i / 3) so that values beyond the
-// training range saturate instead of extrapolating.
+// part's when the window has fewer than two changes). Its input is normalised per window
+// too: (w_i - w_last) / s_w, the window's shape relative to its last value, which stays
+// in the trained range when the series trends out of the training range (the level
+// itself, tried as a second channel, made the trending series worse).
 struct Prepared {
   std::vector<float> features;  // [p, kChannels]
   double base = 0, scale = 1;
 };
-constexpr std::int64_t kChannels = 2;
+constexpr std::int64_t kChannels = 1;
 
 struct Windows {
   std::vector<Prepared> w;
@@ -330,10 +329,7 @@ int main(int argc, char** argv) try {
       r.scale = std::max(std::sqrt(ms / double(p - 1)), 0.01 * step_scale);
     }
     r.features.resize(static_cast<std::size_t>(p * kChannels));
-    for (std::int64_t i = 0; i < p; ++i) {
-      r.features[i * kChannels] = static_cast<float>((w[i] - w.back()) / r.scale);
-      if (kChannels > 1) r.features[i * kChannels + 1] = static_cast<float>(std::tanh(w[i] / 3.0));
-    }
+    for (std::int64_t i = 0; i < p; ++i) r.features[i] = static_cast<float>((w[i] - w.back()) / r.scale);
     return r;
   };
   auto prepare_all = [&](const std::vector<double>& b, const std::vector<std::vector<double>>& ws) {
