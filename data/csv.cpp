@@ -1,6 +1,8 @@
 // The CSV reader. The file is mapped and cut into one chunk per thread at a
-// line end; each thread parses its chunk on the guess that the cut is not
-// inside a quoted field. The guess is checked afterwards: chunk i is kept only
+// line end. The threads first count the line ends of their chunks, which sizes
+// one block for every number column and gives each chunk the row its numbers
+// start at (see parse_body); then each parses its chunk on the guess that the
+// cut is not inside a quoted field, records of plain integers on a fast path. The guess is checked afterwards: chunk i is kept only
 // if chunk i-1's last record ends exactly where chunk i starts (then, chunk 0
 // starting at a true record boundary, every kept chunk does too); otherwise
 // the main thread parses that stretch again from the true boundary. Errors are
