@@ -8,7 +8,7 @@
 ///
 ///   auto t = data::read_csv("train.csv", data::CsvOptions().default_type(data::CsvType::Number));
 ///   Tensor pixels = t.to_tensor(t.names_except({"label"}));    // float32 [rows, 784]
-///   const std::vector<double>& y = t["label"].numbers;
+///   const data::NumberColumn& y = t["label"].numbers;          // float64, like a std::vector<double>
 ///
 /// Every error names the file, the line and the column and quotes the text
 /// found ("train.csv:1042: column pixel17: 'x3' is not a number"). Nothing is
@@ -17,8 +17,11 @@
 /// after reading at most that many bytes of it, so no line makes memory grow
 /// without bound.
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,11 +74,115 @@ class CsvOptions {
   }
 };
 
+/// The values of a Number column: float64, with std::vector<double>'s reading
+/// interface (size, [], data, begin/end, front/back, ==) and its growing
+/// members, and converting to std::vector<double>. read_csv places all the
+/// number columns of a table side by side in one block of memory (on huge pages
+/// where the kernel has them), so a 785-column file costs a few hundred page
+/// faults rather than ~90,000; a column then views its part of that block.
+/// Copying a column copies its values; writing through one column never changes
+/// another.
+class NumberColumn {
+ public:
+  using value_type = double;
+  using size_type = std::size_t;
+  using difference_type = std::ptrdiff_t;
+  using reference = double&;
+  using const_reference = const double&;
+  using pointer = double*;
+  using const_pointer = const double*;
+  using iterator = double*;
+  using const_iterator = const double*;
+
+  NumberColumn() = default;
+  /// Owns a copy of `values`.
+  NumberColumn(std::vector<double> values) : own_(std::move(values)), data_(own_.data()), size_(own_.size()) {}  // NOLINT
+  NumberColumn(std::initializer_list<double> values) : NumberColumn(std::vector<double>(values)) {}
+  /// Views `size` values at `data` inside `block`, which it keeps alive.
+  NumberColumn(std::shared_ptr<void> block, double* data, std::size_t size)
+      : block_(std::move(block)), data_(data), size_(size) {}
+  NumberColumn(const NumberColumn& o) : NumberColumn(o.to_vector()) {}
+  NumberColumn(NumberColumn&& o) noexcept { swap(o); }
+  NumberColumn& operator=(NumberColumn o) noexcept {
+    swap(o);
+    return *this;
+  }
+  void swap(NumberColumn& o) noexcept {
+    block_.swap(o.block_);
+    own_.swap(o.own_);
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+  }
+
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  double* data() { return data_; }
+  const double* data() const { return data_; }
+  double& operator[](std::size_t i) { return data_[i]; }
+  const double& operator[](std::size_t i) const { return data_[i]; }
+  /// operator[] with a bounds check (throws ember::Error).
+  const double& at(std::size_t i) const;
+  double* begin() { return data_; }
+  double* end() { return data_ + size_; }
+  const double* begin() const { return data_; }
+  const double* end() const { return data_ + size_; }
+  const double* cbegin() const { return data_; }
+  const double* cend() const { return data_ + size_; }
+  double& front() { return data_[0]; }
+  double& back() { return data_[size_ - 1]; }
+  const double& front() const { return data_[0]; }
+  const double& back() const { return data_[size_ - 1]; }
+
+  /// Growing or shrinking makes the column own its values (a copy, once).
+  void push_back(double v) {
+    owned().push_back(v);
+    sync();
+  }
+  void resize(std::size_t n, double v = 0.0) {
+    owned().resize(n, v);
+    sync();
+  }
+  void reserve(std::size_t n) {
+    owned().reserve(n);
+    sync();
+  }
+  void clear() { *this = NumberColumn(); }
+
+  /// A copy as a std::vector<double>.
+  std::vector<double> to_vector() const { return std::vector<double>(begin(), end()); }
+  operator std::vector<double>() const { return to_vector(); }  // NOLINT: reads like the vector it replaced
+
+  friend bool operator==(const NumberColumn& a, const NumberColumn& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+  friend bool operator==(const NumberColumn& a, const std::vector<double>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+
+ private:
+  std::vector<double>& owned() {
+    if (block_ || data_ != own_.data()) {
+      own_.assign(begin(), end());
+      block_.reset();
+    }
+    return own_;
+  }
+  void sync() {
+    data_ = own_.data();
+    size_ = own_.size();
+  }
+
+  std::shared_ptr<void> block_;  // the shared block data_ points into (read_csv), or null
+  std::vector<double> own_;      // the values when the column owns them
+  double* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 /// One column: numbers (type Number) or strings with a missing flag (type String).
 struct CsvColumn {
   std::string name;
   CsvType type = CsvType::Number;
-  std::vector<double> numbers;        ///< Number: one per row, NaN where missing
+  NumberColumn numbers;               ///< Number: one per row, NaN where missing
   std::vector<std::string> strings;   ///< String: one per row, "" where missing
   std::vector<std::uint8_t> missing;  ///< String: 1 where the field was a missing value
   /// True for a Number column.

@@ -87,7 +87,7 @@ std::shared_ptr<Digits> read_digits(const std::string& path, bool with_label, in
   const std::int64_t n = limit > 0 ? std::min(limit, t.rows()) : t.rows();
   std::vector<std::uint8_t> pixels(static_cast<std::size_t>(n) * 784);
   for (int k = 0; k < 784; ++k) {
-    const std::vector<double>& col = t[pixel_names[static_cast<std::size_t>(k)]].numbers;
+    const data::NumberColumn& col = t[pixel_names[static_cast<std::size_t>(k)]].numbers;
     for (std::int64_t i = 0; i < n; ++i) {
       const double v = col[static_cast<std::size_t>(i)];
       // The header is line 1 and rows are one line each in this layout.
@@ -98,7 +98,7 @@ std::shared_ptr<Digits> read_digits(const std::string& path, bool with_label, in
   }
   std::vector<std::int64_t> labels(static_cast<std::size_t>(n), -1);
   if (with_label) {
-    const std::vector<double>& col = t["label"].numbers;
+    const data::NumberColumn& col = t["label"].numbers;
     for (std::int64_t i = 0; i < n; ++i) {
       const double v = col[static_cast<std::size_t>(i)];
       EMBER_CHECK(v >= 0 && v <= 9 && v == std::floor(v), "{}:{}: column label: {} is not a digit 0-9", path, i + 2, v);

@@ -7,7 +7,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
+#include <limits>
+#include <numeric>
 #include <filesystem>
 #include <fstream>
 
@@ -229,6 +232,178 @@ TEST(Csv, TinyChunksAgreeWithOneThread) {
       }
     }
   }
+}
+
+// Cells compared exactly, NaN equal to NaN.
+void expect_same_table(const CsvTable& a, const CsvTable& b, const std::string& what) {
+  ASSERT_EQ(a.rows(), b.rows()) << what;
+  ASSERT_EQ(a.names(), b.names()) << what;
+  for (const CsvColumn& c : a.columns()) {
+    const CsvColumn& d = b[c.name];
+    ASSERT_EQ(c.type, d.type) << what << " " << c.name;
+    EXPECT_EQ(c.strings, d.strings) << what << " " << c.name;
+    EXPECT_EQ(c.missing, d.missing) << what << " " << c.name;
+    ASSERT_EQ(c.numbers.size(), d.numbers.size()) << what << " " << c.name;
+    for (std::size_t i = 0; i < c.numbers.size(); ++i) {
+      const double x = c.numbers[i], y = d.numbers[i];
+      ASSERT_TRUE((std::isnan(x) && std::isnan(y)) || (x == y && std::signbit(x) == std::signbit(y)))
+          << what << " " << c.name << " row " << i << ": " << x << " vs " << y;
+    }
+  }
+}
+
+TEST(Csv, IntegerFastPathMatchesFromChars) {
+  // Integers of 1-9 digits and decimals with 1-8 more, with signs, leading zeros and "-0", in rows long enough for the
+  // eight-bytes-at-a-time path, beside fields it must hand back: decimals, '+', exponents,
+  // quotes, missing values, CRLF, and rows with a field too few or too many (errors).
+  std::uint64_t state = 12345;
+  auto next = [&] { return state = state * 6364136223846793005u + 1442695040888963407u; };
+  std::string text = "a,b,c,d\n";
+  std::vector<double> want;
+  const char* odd[] = {"1.5", "+7", "1e3", "\"42\"", "", "NA", "-0.0", "2.", "12345678", "99999999999"};
+  for (int r = 0; r < 4000; ++r) {
+    for (int k = 0; k < 4; ++k) {
+      std::string f;
+      const std::uint64_t x = next() >> 20;
+      if (x % 23 == 0) {
+        f = odd[(x >> 8) % 10];
+      } else {
+        const int digits = 1 + static_cast<int>((x >> 8) % 9);
+        for (int i = 0; i < digits; ++i) f += static_cast<char>('0' + (next() >> 40) % 10);
+        if ((x >> 24) % 3 == 0) {  // a decimal, 1-8 digits after the point
+          f += '.';
+          const int frac = 1 + static_cast<int>((x >> 28) % 8);
+          for (int i = 0; i < frac; ++i) f += static_cast<char>('0' + (next() >> 40) % 10);
+        }
+        if ((x >> 16) % 3 == 0) f.insert(f.begin(), '-');
+      }
+      text += f;
+      text += k < 3 ? "," : (r % 5 == 0 ? "\r\n" : "\n");
+      std::string_view v = f;
+      if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
+      if (v.empty() || v == "NA") {
+        want.push_back(std::numeric_limits<double>::quiet_NaN());
+        continue;
+      }
+      if (v.front() == '+') v.remove_prefix(1);
+      double d = 0;
+      std::from_chars(v.data(), v.data() + v.size(), d);
+      want.push_back(d);
+    }
+  }
+  for (int threads : {1, 2, 3}) {
+    const CsvTable t =
+        parse_csv(text, CsvOptions().threads(threads).min_chunk_bytes(1024), "f.csv");
+    ASSERT_EQ(t.rows(), 4000);
+    for (int k = 0; k < 4; ++k) {
+      const CsvColumn& c = t.columns()[static_cast<std::size_t>(k)];
+      ASSERT_TRUE(c.is_number()) << c.name;
+      for (std::size_t r = 0; r < 4000; ++r) {
+        const double w = want[r * 4 + static_cast<std::size_t>(k)], g = c.numbers[r];
+        ASSERT_TRUE((std::isnan(w) && std::isnan(g)) || (w == g && std::signbit(w) == std::signbit(g)))
+            << "threads " << threads << " column " << c.name << " row " << r << ": " << g << " vs " << w;
+      }
+    }
+  }
+  // Declared numbers: a text is an error at its line and column, from any chunk.
+  const std::string plain = [] {
+    std::string s = "x,y\n";
+    for (int r = 0; r < 20000; ++r) s += std::to_string(r) + "," + std::to_string(r % 256) + "\n";
+    return s;
+  }();
+  for (int threads : {1, 2, 4}) {
+    const CsvOptions opt = CsvOptions().threads(threads).min_chunk_bytes(4096).default_type(CsvType::Number);
+    const CsvTable t = parse_csv(plain, opt, "p.csv");
+    ASSERT_EQ(t.rows(), 20000);
+    EXPECT_EQ(t["x"].numbers[19999], 19999);
+    EXPECT_EQ(t["y"].numbers[300], 300 % 256);
+    std::string bad = plain;
+    bad.replace(bad.find("\n17001,") + 7, 3, "x3");  // line 17003, in the last chunk
+    EXPECT_ERROR_HAS(parse_csv(bad, opt, "p.csv"), "p.csv:17003: column y: 'x3' is not a number");
+    std::string ragged = plain;
+    ragged.replace(ragged.find("\n15000,"), 1, "\n1,2,");  // a third field on line 15002
+    EXPECT_ERROR_HAS(parse_csv(ragged, opt, "p.csv"), "p.csv:15002: a row with 4 fields where the header has 2");
+    std::string short_row = plain;
+    short_row.replace(short_row.find("\n12345,"), 7, "\n12345\n7,");  // line 12347 has one field
+    EXPECT_ERROR_HAS(parse_csv(short_row, opt, "p.csv"), "p.csv:12347: a row with 1 field where the header has 2");
+  }
+}
+
+TEST(Csv, ChunkCutsInQuotesBlankLinesAndStraddlingRows) {
+  // Numbers beside quoted fields holding line ends and delimiters, blank lines (which leave
+  // room the rows are moved down over), CRLF, and rows far longer than a chunk, so cuts fall
+  // inside quotes and inside rows; every thread count and chunk size agrees with one thread.
+  std::string text = "n,q,m\n";
+  for (int r = 0; r < 3000; ++r) {
+    text += std::to_string(r * 7) + ",";
+    if (r % 3 == 0) text.append("\"a\n,b").append(static_cast<std::size_t>(r % 50), '\n').append("\"\"c\"");
+    else if (r % 3 == 1) text += std::to_string(r);
+    else text.append("\"").append(static_cast<std::size_t>(400 + r % 900), 'x').append("\n\"");
+    text.append(",").append(std::to_string(-r)).append(r % 4 == 0 ? "\r\n" : "\n");
+    if (r % 10 == 0) text += "\n\n";
+    if (r % 17 == 0) text += "\r\n";
+  }
+  const CsvTable one = parse_csv(text, CsvOptions().threads(1), "c.csv");
+  ASSERT_EQ(one.rows(), 3000);
+  EXPECT_EQ(one["n"].numbers[2999], 2999 * 7);
+  EXPECT_EQ(one["m"].numbers[2999], -2999);
+  EXPECT_EQ(one["q"].strings[3], "a\n,b\n\n\n\"c");
+  for (int threads : {2, 3, 8})
+    for (std::size_t chunk : {std::size_t{64}, std::size_t{777}, std::size_t{100000}})
+      expect_same_table(one, parse_csv(text, CsvOptions().threads(threads).min_chunk_bytes(chunk), "c.csv"),
+                        "threads " + std::to_string(threads) + " chunk " + std::to_string(chunk));
+  // The first error wins, found from whichever chunk holds it: an unterminated quote late on.
+  const std::string bad = text + "1,\"open,2\n" + text;
+  const std::string line = std::to_string(std::count(text.begin(), text.end(), '\n') + 1);
+  const std::string first = message_of([&] { parse_csv(bad, CsvOptions().threads(1), "c.csv"); });
+  EXPECT_NE(first.find("c.csv:" + line + ": column q: text after a closing quote"), std::string::npos) << first;
+  for (int threads : {2, 5})
+    EXPECT_EQ(message_of([&] { parse_csv(bad, CsvOptions().threads(threads).min_chunk_bytes(64), "c.csv"); }), first);
+}
+
+TEST(Csv, MostlyBlankLinesManyColumnsStayBounded) {
+  // A wide header and a million blank lines: one row of room per line would be 8 GB; the
+  // reader falls back to one thread with room by record, and agrees with itself.
+  std::string text;
+  for (int k = 0; k < 1000; ++k) text.append(k ? ",c" : "c").append(std::to_string(k));
+  text += "\n";
+  std::string row;
+  for (int k = 0; k < 1000; ++k) row.append(k ? "," : "").append(std::to_string(k));
+  text += row + "\n" + std::string(1000000, '\n') + row + "\n";
+  for (int threads : {1, 2}) {
+    const CsvTable t = parse_csv(text, CsvOptions().threads(threads), "blank.csv");
+    ASSERT_EQ(t.rows(), 2);
+    EXPECT_EQ(t["c999"].numbers, (std::vector<double>{999, 999}));
+  }
+}
+
+TEST(Csv, NumberColumnActsLikeAVector) {
+  const CsvTable t = parse_csv("a,b\n1,2\n3,4\n5,6\n", {}, "v.csv");
+  NumberColumn a = t["a"].numbers;  // a copy
+  a[0] = 10;
+  EXPECT_EQ(t["a"].numbers[0], 1);
+  a.push_back(7);
+  EXPECT_EQ(a, (std::vector<double>{10, 3, 5, 7}));
+  const std::vector<double> b = t["b"].numbers;
+  EXPECT_EQ(b, (std::vector<double>{2, 4, 6}));
+  EXPECT_EQ(std::accumulate(t["b"].numbers.begin(), t["b"].numbers.end(), 0.0), 12);
+  EXPECT_EQ(t["b"].numbers.at(2), 6);
+  EXPECT_ERROR_HAS(t["b"].numbers.at(3), "index 3 out of range for 3 values");
+  CsvTable copy = t;
+  copy.columns()[1].numbers[1] = -1;  // writing a column of one table leaves the other alone
+  EXPECT_EQ(t["b"].numbers[1], 4);
+  EXPECT_EQ(copy["a"].numbers, t["a"].numbers);
+  NumberColumn moved = std::move(copy.columns()[0].numbers);
+  EXPECT_EQ(moved.size(), 3u);
+  NumberColumn built = {1.5, 2.5};
+  built.resize(3, 9);
+  EXPECT_EQ(built, (std::vector<double>{1.5, 2.5, 9}));
+  // A table built by hand.
+  CsvColumn c;
+  c.name = "z";
+  c.numbers = std::vector<double>{1, 2};
+  const CsvTable h("hand", {c}, 2);
+  EXPECT_EQ(h["z"].numbers.back(), 2);
 }
 
 TEST(Tabular, SplitStandardiseOneHotAndSave) {
