@@ -27,11 +27,13 @@
 //   share of the machine's cores.
 // Without MPI in this build (no libopenmpi-dev when Ember was configured),
 // --distributed stops with a message saying so.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -194,6 +196,23 @@ class DataParallel {
   }
   auto operator->() const { return model_.operator->(); }
   M& module() { return model_; }
+
+  /// Under --distributed, for --phases: the gradient synchronisation's time per
+  /// step since the last call (copies, all-reduce, waiting) and the bytes
+  /// all-reduced per step; "" otherwise.
+  std::string sync_report() {
+#if EMBER_EXAMPLES_WITH_DIST
+    if (ddp_) {
+      const ember::dist::ReducerStats st = ddp_->reducer().stats();
+      ddp_->reducer().reset_stats();
+      const double steps = static_cast<double>(std::max<std::int64_t>(st.steps, 1));
+      return fmt::format("  gradient all-reduce {:.3f} ms/step (of which waiting after backward {:.3f}), {:.2f} MB a step",
+                         st.seconds * 1e3 / steps, st.wait_seconds * 1e3 / steps,
+                         static_cast<double>(st.bytes_per_step) / 1e6);
+    }
+#endif
+    return "";
+  }
 
  private:
   M model_;

@@ -69,7 +69,7 @@ double train(examples::DataParallel<MLP>& model, const data::DataLoader& loader,
     seen += n;
     progress.update(++step, {{"loss", l}, {"accuracy", correct / static_cast<double>(n)}}, n);
   }
-  if (show_phases) fmt::print("  {}\n", phases.report(step));
+  if (show_phases) fmt::print("  {}{}\n", phases.report(step), model.sync_report());
   return examples::all_sum(total_loss) / examples::all_sum(static_cast<double>(seen));
 }
 
