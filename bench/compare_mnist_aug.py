@@ -4,14 +4,14 @@ side-by-side comparison of accuracy and epoch time (bench/README.md).
 
 Same net (two blocks of (conv 3x3 + BN + ReLU) x 2 + max-pool, linear 3136->256
 + BN + ReLU + dropout 0.4, linear 256->10), Adam with OneCycleLR (max lr 3e-3),
-batch 128, and the same augmentation: torchvision's RandomAffine (degrees 10,
-translate 0.1, scale 0.9-1.1, shear 8) then ElasticTransform (alpha 34,
-sigma 4), with torchvision's formulas (torchvision itself is not packaged in
+batch 128, 12 epochs, and the same augmentation: torchvision's RandomAffine
+(degrees 10, translate 0.1, scale 0.9-1.1, shear --shear) then, with
+--elastic-alpha > 0, ElasticTransform (sigma 4), with torchvision's formulas (torchvision itself is not packaged in
 Debian bookworm, so the transforms are written here with affine_grid,
 conv2d and grid_sample, per batch), then Normalize(0.1307, 0.3081).
 
     /usr/bin/python3 bench/compare_mnist_aug.py [--epochs 12] [--augment 1] [--seed 1] [--threads 2]
-        [--data build/mnist] [--limit 0]
+        [--degrees 10] [--shear 0] [--elastic-alpha 0] [--data build/mnist] [--limit 0]
 
 Prints one line per epoch and a final JSON line.
 """
@@ -106,6 +106,9 @@ def main():
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--degrees", type=float, default=10.0, help="RandomAffine's rotation range, as mnist_cnn_aug --degrees")
+    ap.add_argument("--shear", type=float, default=0.0, help="as mnist_cnn_aug --shear")
+    ap.add_argument("--elastic-alpha", type=float, default=0.0, help="0: no elastic step, as mnist_cnn_aug --elastic-alpha")
     ap.add_argument("--data", default=os.path.join(HERE, "..", "build", "release", "mnist"))
     a = ap.parse_args()
     torch.manual_seed(a.seed)
@@ -131,7 +134,7 @@ def main():
             t1 = time.time()
             x = xtr[idx_]
             if a.augment:
-                x = augment(x)
+                x = augment(x, degrees=a.degrees, shear=a.shear, alpha=a.elastic_alpha)
             x = (x - 0.1307) / 0.3081
             aug_s += time.time() - t1
             opt.zero_grad()

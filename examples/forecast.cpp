@@ -6,15 +6,25 @@
 //   forecast --csv co2.csv --column co2 --time-column date --window 52 --chart co2.svg
 //
 // Method: sliding windows of the last p values; normalisation (mean, std) fit on
-// the training part only; the last 20% of the series held out. The model is an
-// LSTM over the window plus a linear "highway" over the same window (LSTNet's
-// autoregressive component): the highway starts at the AR(p) fit and the LSTM's
-// head at zero, and the epoch kept is the one with the lowest error on the last
-// 10% of the training part (epoch 0 is the AR fit itself). --highway false trains
-// the plain LSTM instead. Missing values are filled by linear interpolation
-// between the nearest present neighbours (the nearest one at either end).
-// One-step forecasts use the actual past values; the multi-step forecast feeds
-// its own predictions back for --horizon steps. Errors name the file, line and column.
+// the training part only; the last 20% of the series held out. The model is
+// AR(p) + LSTM: a linear "highway" over the window (LSTNet's autoregressive part),
+// fit by least squares in closed form exactly as the AR(p) baseline and then
+// fixed, plus an LSTM that learns the residual AR leaves. The LSTM sees each
+// window normalised by itself (its values relative to the last one, in units of
+// its own step size; its residual target is scaled the same way), so a trending series that
+// leaves the training range stays in the range the LSTM was trained on. Its head
+// starts at zero, so the model starts AT the AR fit. The number of epochs is
+// chosen on a validation tail of the training part (the last 10%, at least 10
+// windows, never the held-out part), with AR refit without that tail so that it
+// is new to both; an epoch counts only if it beats AR there by --significance
+// standard errors (Diebold-Mariano), else the LSTM's residual stays zero and the
+// program says so. The model is then refit on all the training windows (AR as the
+// baseline, the LSTM from the same initial weights for the chosen epochs).
+// --highway false puts persistence in AR's place (the LSTM predicts the next change).
+// Missing values are filled by linear interpolation between the nearest present
+// neighbours (the nearest one at either end). One-step forecasts use the actual
+// past values; the multi-step forecast is recursive: it feeds its own predictions
+// back for --horizon steps. Errors name the file, line and column.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -32,7 +42,7 @@ using examples::Check;
 struct Args {
   std::string csv, column, time_column, chart = "forecast.svg";
   std::int64_t window = 12, hidden = 32, epochs = 150, batch_size = 32, horizon = 6, seed = 1;
-  double lr = 3e-3, test_fraction = 0.2;
+  double lr = 3e-3, weight_decay = 0, significance = 2, test_fraction = 0.2;
   bool highway = true;
   int threads = 1;
 };
@@ -132,19 +142,18 @@ std::vector<double> fit_ar(const std::vector<std::vector<double>>& x, const std:
   return beta;  // p weights (oldest first), then the intercept
 }
 
+// The recurrent part: an LSTM over the window's features [N, p, channels] whose last
+// hidden state a Linear turns into the scaled residual over the base forecast.
 struct ForecasterImpl : nn::Module {
-  ForecasterImpl(std::int64_t window, std::int64_t hidden, bool with_highway)
-      : lstm(register_module("lstm", nn::LSTM(nn::LSTMOptions(1, hidden).batch_first(true)))),
-        head(register_module("head", nn::Linear(hidden, 1))),
-        highway(with_highway ? register_module("highway", nn::Linear(window, 1)) : nn::Linear(nullptr)) {}
-  // x: [N, window] normalised values, oldest first -> [N] the next value.
+  ForecasterImpl(std::int64_t channels, std::int64_t hidden)
+      : lstm(register_module("lstm", nn::LSTM(nn::LSTMOptions(channels, hidden).batch_first(true)))),
+        head(register_module("head", nn::Linear(hidden, 1))) {}
   Tensor forward(const Tensor& x) {
-    auto [out, state] = lstm(x.unsqueeze(2));
-    Tensor y = head(std::get<0>(state).select(0, 0)).squeeze(1);
-    return highway ? y + highway(x).squeeze(1) : y;
+    auto [out, state] = lstm(x);
+    return head(std::get<0>(state).select(0, 0)).squeeze(1);
   }
   nn::LSTM lstm;
-  nn::Linear head, highway;
+  nn::Linear head;
 };
 EMBER_MODULE(Forecaster);
 
@@ -163,17 +172,54 @@ Metrics metrics(const std::vector<double>& pred, const std::vector<double>& actu
   return m;
 }
 
-Tensor windows_tensor(const std::vector<std::vector<double>>& w) {
-  std::vector<float> flat;
-  for (const auto& r : w) flat.insert(flat.end(), r.begin(), r.end());
-  return from_vector(flat, Shape{static_cast<std::int64_t>(w.size()), static_cast<std::int64_t>(w[0].size())});
+// Diebold and Mariano's statistic for one-step forecasts: the mean difference of squared
+// errors (a minus b) over its standard error; below -2 a is better than b beyond chance.
+double dm_statistic(const std::vector<double>& a, const std::vector<double>& b, const std::vector<double>& actual) {
+  const std::size_t n = actual.size();
+  std::vector<double> d(n);
+  double mean = 0, var = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    d[i] = (a[i] - actual[i]) * (a[i] - actual[i]) - (b[i] - actual[i]) * (b[i] - actual[i]);
+    mean += d[i];
+  }
+  mean /= double(n);
+  for (double x : d) var += (x - mean) * (x - mean);
+  const double se = std::sqrt(var / double(std::max<std::size_t>(1, n - 1)) / double(n));
+  return se > 0 ? mean / se : 0.0;
 }
 
-std::vector<double> predict(Forecaster& model, const std::vector<std::vector<double>>& w) {
+// How the model sees one window w (p values, oldest first, in the training part's
+// normalised units). The base forecast is AR(p)'s (or, with --highway false, the last
+// value); the LSTM predicts the residual over it in units of the window's own scale s_w,
+// the RMS of its one-step changes (at least 1% of the training part's, and the training
+// part's when the window has fewer than two changes). Its input is normalised per window
+// too: (w_i - w_last) / s_w, the window's shape relative to its last value, which stays
+// in the trained range when the series trends out of the training range (the level
+// itself, tried as a second channel, made the trending series worse).
+struct Prepared {
+  std::vector<float> features;  // [p, kChannels]
+  double base = 0, scale = 1;
+};
+constexpr std::int64_t kChannels = 1;
+
+struct Windows {
+  std::vector<Prepared> w;
+  Tensor tensor() const {
+    std::vector<float> flat;
+    for (const Prepared& r : w) flat.insert(flat.end(), r.features.begin(), r.features.end());
+    const std::int64_t p = static_cast<std::int64_t>(w[0].features.size()) / kChannels;
+    return from_vector(flat, Shape{static_cast<std::int64_t>(w.size()), p, kChannels});
+  }
+};
+
+// Predictions in normalised units: base + the LSTM's residual times the window's scale.
+std::vector<double> predict(Forecaster& model, const Windows& w) {
   NoGradGuard no_grad;
   model->eval();
-  Tensor y = model(windows_tensor(w)).to(DType::Float64);
-  return y.to_vector<double>();
+  const std::vector<double> r = model(w.tensor()).to(DType::Float64).to_vector<double>();
+  std::vector<double> y(r.size());
+  for (std::size_t i = 0; i < r.size(); ++i) y[i] = w.w[i].base + r[i] * w.w[i].scale;
+  return y;
 }
 
 void write_chart(const std::string& path, const std::string& title, const std::vector<double>& t,
@@ -229,7 +275,9 @@ int main(int argc, char** argv) try {
       .add("epochs", a.epochs, "passes over the training windows", Check::Positive)
       .add("batch-size", a.batch_size, "windows per step", Check::Positive)
       .add("lr", a.lr, "Adam's learning rate", Check::Positive)
-      .add("highway", a.highway, "add a linear path over the window, started at the AR fit (LSTNet)")
+      .add("significance", a.significance, "an epoch is kept only if it beats the base on validation by this many standard errors (Diebold-Mariano)", Check::NonNegative)
+      .add("weight-decay", a.weight_decay, "Adam's L2 penalty on the LSTM's weights", Check::NonNegative)
+      .add("highway", a.highway, "the LSTM learns the residual over the AR(p) least-squares fit (false: over the last value)")
       .add("chart", a.chart, "write actual vs forecast for the held-out part to this SVG file")
       .add("seed", a.seed, "random seed", Check::NonNegative)
       .add("threads", a.threads, "compute threads", Check::Positive);
@@ -255,77 +303,123 @@ int main(int argc, char** argv) try {
   std::vector<double> train_y, test_actual;
   for (std::int64_t t = p; t < n_train; ++t) train_x.push_back(window_at(z, t)), train_y.push_back(z[t]);
   for (std::int64_t t = n_train; t < n; ++t) test_x.push_back(window_at(z, t)), test_actual.push_back(s.y[t]);
-  const std::int64_t m = static_cast<std::int64_t>(train_x.size()), n_val = std::max<std::int64_t>(1, m / 10);
+  const std::int64_t m = static_cast<std::int64_t>(train_x.size()), n_val = std::max<std::int64_t>(m / 10, std::min<std::int64_t>(m / 3, 10));
   fmt::print("{} \"{}\": {} rows ({} missing, filled by linear interpolation), train {} / test {}, window {}\n", a.csv,
              a.column, n, s.filled, n_train, n_test, p);
 
-  // AR(p) by least squares on the training windows.
-  const std::vector<double> beta = fit_ar(train_x, train_y);
-  auto ar = [&](const std::vector<double>& w) {
-    double v = beta[static_cast<std::size_t>(p)];
-    for (std::int64_t i = 0; i < p; ++i) v += beta[i] * w[i];
+  // AR(p) by least squares on all the training windows: the baseline, and (with the
+  // highway) the model's linear part, exact and fixed; the LSTM learns what it leaves.
+  auto ar_with = [&](const std::vector<double>& b, const std::vector<double>& w) {
+    double v = b[static_cast<std::size_t>(p)];
+    for (std::int64_t i = 0; i < p; ++i) v += b[i] * w[i];
     return v;
   };
-
-  Forecaster model(p, a.hidden, a.highway);
-  {
-    NoGradGuard no_grad;
-    model->head->weight.zero_();
-    model->head->bias.zero_();
-    if (a.highway) {
-      for (std::int64_t i = 0; i < p; ++i) model->highway->weight.narrow(1, i, 1).fill_(beta[i]);
-      model->highway->bias.fill_(beta[static_cast<std::size_t>(p)]);
+  const std::vector<double> beta = fit_ar(train_x, train_y);
+  auto ar = [&](const std::vector<double>& w) { return ar_with(beta, w); };
+  double ms_step = 0;  // mean square one-step change of the training part (normalised)
+  for (std::int64_t i = 1; i < n_train; ++i) ms_step += (z[i] - z[i - 1]) * (z[i] - z[i - 1]);
+  const double step_scale = std::sqrt(ms_step / double(n_train - 1)) + 1e-12;
+  auto prepare = [&](const std::vector<double>& b, const std::vector<double>& w) {
+    Prepared r;
+    r.base = a.highway ? ar_with(b, w) : w.back();
+    r.scale = step_scale;
+    if (p >= 3) {
+      double ms = 0;
+      for (std::int64_t i = 1; i < p; ++i) ms += (w[i] - w[i - 1]) * (w[i] - w[i - 1]);
+      r.scale = std::max(std::sqrt(ms / double(p - 1)), 0.01 * step_scale);
     }
-  }
-  // Train on all but the last 10% of the training windows; keep the epoch best on those.
-  const std::vector<std::vector<double>> fit_x(train_x.begin(), train_x.end() - n_val), val_x(train_x.end() - n_val, train_x.end());
-  const std::vector<double> fit_y(train_y.begin(), train_y.end() - n_val), val_y(train_y.end() - n_val, train_y.end());
-  const Tensor X = windows_tensor(fit_x), Y = from_vector(std::vector<float>(fit_y.begin(), fit_y.end()));
-  optim::Adam opt(model->parameters(), optim::AdamOptions(a.lr));
-  auto val_rmse = [&] { return metrics(predict(model, val_x), val_y).rmse; };
-  double best = val_rmse();
-  std::int64_t best_epoch = 0;
-  NamedTensors best_state;
-  for (const auto& [k, v] : model->state_dict()) best_state.emplace_back(k, v.clone());
-  const auto start = std::chrono::steady_clock::now();
-  for (std::int64_t epoch = 1; epoch <= a.epochs; ++epoch) {
-    model->train();
+    r.features.resize(static_cast<std::size_t>(p * kChannels));
+    for (std::int64_t i = 0; i < p; ++i) r.features[i] = static_cast<float>((w[i] - w.back()) / r.scale);
+    return r;
+  };
+  auto prepare_all = [&](const std::vector<double>& b, const std::vector<std::vector<double>>& ws) {
+    Windows out;
+    for (const auto& w : ws) out.w.push_back(prepare(b, w));
+    return out;
+  };
+  // The scaled residuals the LSTM learns: (target - base) / scale.
+  auto residuals = [&](const Windows& w, const std::vector<double>& y) {
+    std::vector<float> r;
+    for (std::size_t i = 0; i < y.size(); ++i) r.push_back(static_cast<float>((y[i] - w.w[i].base) / w.w[i].scale));
+    return from_vector(r);
+  };
+  auto make_model = [&] {
+    manual_seed(static_cast<std::uint64_t>(a.seed));
+    Forecaster m(kChannels, a.hidden);
+    NoGradGuard no_grad;  // the residual starts at zero: epoch 0 is the base forecast itself
+    m->head->weight.zero_();
+    m->head->bias.zero_();
+    return m;
+  };
+  auto train_epoch = [&](Forecaster& m, optim::Adam& opt, const Tensor& X, const Tensor& Y) {
+    m->train();
     const Tensor order = randperm(X.size(0));
     for (std::int64_t b = 0; b < X.size(0); b += a.batch_size) {
       const Tensor idx = order.narrow(0, b, std::min(a.batch_size, X.size(0) - b));
       opt.zero_grad();
-      Tensor loss = mse_loss(model(index_select(X, 0, idx)), index_select(Y, 0, idx));
+      Tensor loss = mse_loss(m(index_select(X, 0, idx)), index_select(Y, 0, idx));
       loss.backward();
-      optim::clip_grad_norm_(model->parameters(), 1.0);
+      optim::clip_grad_norm_(m->parameters(), 1.0);
       opt.step();
     }
-    const double v = val_rmse();
-    if (v < best) {
-      best = v, best_epoch = epoch;
-      best_state.clear();
-      for (const auto& [k, t] : model->state_dict()) best_state.emplace_back(k, t.clone());
+  };
+  const auto start = std::chrono::steady_clock::now();
+  // 1. Choosing the number of epochs: AR and the LSTM fit on all but a validation tail of
+  // the training windows (the held-out part is never seen), so that the tail is new to
+  // both; the epoch count kept is the one with the lowest validation RMSE (0: AR alone).
+  const std::vector<std::vector<double>> fit_x(train_x.begin(), train_x.end() - n_val), val_x(train_x.end() - n_val, train_x.end());
+  const std::vector<double> fit_y(train_y.begin(), train_y.end() - n_val), val_y(train_y.end() - n_val, train_y.end());
+  const std::vector<double> beta_fit = fit_ar(fit_x, fit_y);
+  const Windows fit_w = prepare_all(beta_fit, fit_x), val_w = prepare_all(beta_fit, val_x);
+  std::int64_t best_epoch = 0;
+  double base_val = 0, best = 0, best_t = 0;
+  {
+    Forecaster m = make_model();
+    const Tensor X = fit_w.tensor(), Y = residuals(fit_w, fit_y);
+    optim::Adam opt(m->parameters(), optim::AdamOptions(a.lr).weight_decay(a.weight_decay));
+    const std::vector<double> base_pred = predict(m, val_w);
+    base_val = best = metrics(base_pred, val_y).rmse;
+    for (std::int64_t epoch = 1; epoch <= a.epochs; ++epoch) {
+      train_epoch(m, opt, X, Y);
+      const std::vector<double> pred = predict(m, val_w);
+      const double v = metrics(pred, val_y).rmse, t = dm_statistic(pred, base_pred, val_y);
+      if (v < best && t < -a.significance) best = v, best_epoch = epoch, best_t = t;
     }
   }
-  model->load_state_dict(best_state);
+  // 2. The model: AR refit on all the training windows (the baseline's fit) and the LSTM,
+  // from the same initial weights, trained for the chosen number of epochs on all of them.
+  Forecaster model = make_model();
+  {
+    const Windows all_w = prepare_all(beta, train_x);
+    const Tensor X = all_w.tensor(), Y = residuals(all_w, train_y);
+    optim::Adam opt(model->parameters(), optim::AdamOptions(a.lr).weight_decay(a.weight_decay));
+    for (std::int64_t epoch = 1; epoch <= best_epoch; ++epoch) train_epoch(model, opt, X, Y);
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("LSTM {} (hidden {}{}): {} epochs in {:.1f}s, kept epoch {} (validation RMSE {:.4f}, normalised)\n", a.highway ? "+ AR highway" : "alone",
-             a.hidden, "", a.epochs, seconds, best_epoch, best);
+  const std::string base_name = a.highway ? fmt::format("AR({})", p) : "persistence";
+  fmt::print("LSTM (hidden {}) on the residual over {}: {} epochs in {:.1f}s; validation RMSE {:.4f} for {} alone (normalised)\n", a.hidden,
+             base_name, a.epochs, seconds, base_val, base_name);
+  if (best_epoch > 0)
+    fmt::print("  kept {} epochs: validation RMSE {:.4f}, better than {} by {:.1f} standard errors\n", best_epoch, best, base_name, -best_t);
+  else
+    fmt::print("  no epoch beat {} on validation by {} standard errors: the LSTM's residual stays zero, so its forecasts are {}'s\n", base_name,
+               a.significance, base_name);
 
   // One-step forecasts on the held-out part, in the original units.
-  std::vector<double> lstm1 = predict(model, test_x), ar1, pers1;
+  std::vector<double> lstm1 = predict(model, prepare_all(beta, test_x)), ar1, pers1;
   for (double& v : lstm1) v = v * sd + mean;
   for (std::int64_t t = n_train; t < n; ++t) {
     ar1.push_back(ar(window_at(z, t)) * sd + mean);
     pers1.push_back(s.y[t - 1]);
   }
-  // Multi-step: from each origin, feed the forecasts back for `horizon` steps.
+  // Multi-step (recursive): from each origin, feed the forecasts back for `horizon` steps.
   const std::int64_t h = a.horizon;
   std::vector<double> lstmh, arh, persh, actualh;
   std::vector<std::vector<double>> wl, wa;
   for (std::int64_t t = n_train; t + h - 1 < n; ++t) wl.push_back(window_at(z, t)), actualh.push_back(s.y[t + h - 1]), persh.push_back(s.y[t - 1]);
   wa = wl;
   for (std::int64_t k = 0; k < h; ++k) {
-    const std::vector<double> nl = predict(model, wl);
+    const std::vector<double> nl = predict(model, prepare_all(beta, wl));
     for (std::size_t i = 0; i < wl.size(); ++i) {
       const double na = ar(wa[i]);
       wl[i].erase(wl[i].begin()), wl[i].push_back(nl[i]);

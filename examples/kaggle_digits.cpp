@@ -16,34 +16,14 @@
 #include <ember/io/atomic_file.h>
 
 #include "flags.h"
+#include "models.h"
 #include "progress.h"
 
 using namespace ember;
 using examples::Check;
 
-struct NetImpl : nn::Module {
-  NetImpl()
-      : conv1(register_module("conv1", nn::Conv2d(nn::Conv2dOptions(1, 32, 3).stride(1)))),
-        conv2(register_module("conv2", nn::Conv2d(nn::Conv2dOptions(32, 64, 3).stride(1)))),
-        dropout1(register_module("dropout1", nn::Dropout(0.25))),
-        dropout2(register_module("dropout2", nn::Dropout(0.5))),
-        fc1(register_module("fc1", nn::Linear(9216, 128))),
-        fc2(register_module("fc2", nn::Linear(128, 10))) {}
-
-  Tensor forward(const Tensor& input) {
-    Tensor x = relu(conv1(input));
-    x = relu(conv2(x));
-    x = max_pool2d(x, {2, 2});
-    x = dropout1(x).flatten(1);
-    x = dropout2(relu(fc1(x)));
-    return log_softmax(fc2(x), 1);
-  }
-
-  nn::Conv2d conv1, conv2;
-  nn::Dropout dropout1, dropout2;
-  nn::Linear fc1, fc2;
-};
-EMBER_MODULE(Net);
+// The PyTorch examples' MNIST CNN, as mnist_cnn trains it (so predict_digit and digit_server load its checkpoints).
+using Net = examples::MnistCNN;
 
 // Digits as bytes [N, 28, 28] with labels (or -1 when unknown). A batch is
 // float32 [B, 1, 28, 28], each image shifted by (dy, dx) in [-shift, shift]

@@ -5,10 +5,14 @@
 
 #include "ember/autograd/function.h"
 #include "ember/ops/kernels/elementwise.h"
+#include "ember/ops/kernels/index_walk.h"
 #include "ember/ops/ops.h"
 
 namespace ember {
 namespace {
+
+using kernels::index_walk;
+using kernels::strides_without;
 
 // A history-free view of x restricted to [start, start + len) along dim, for kernels to write.
 Tensor raw_narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t len) {
@@ -25,30 +29,6 @@ void check_index(const Tensor& index, const char* op) {
 void check_index_range(const Tensor& index, std::int64_t n, const char* op) {
   for (auto v : index.to_vector<std::int64_t>())
     EMBER_CHECK(v >= 0 && v < n, "{}: index {} out of range for a dimension of size {}", op, v, n);
-}
-
-// Serially walks the elements of `index` (shape of index) with three strided
-// operands: `dst`, `index`, and `src`, calling f(dst_off, index_value, src_off)
-// where the offsets exclude the indexed dim's contribution.
-template <class F>
-void index_walk(const Tensor& index, const std::array<Shape, 3>& strides, F f) {
-  Shape shape = index.sizes();
-  auto st = strides;
-  if (numel(shape) == 0) return;
-  kernels::coalesce(shape, st);
-  const std::int64_t* pi = index.data_ptr<std::int64_t>();
-  kernels::walk_segments<3>(shape, st, {}, 0, numel(shape),
-                            [&](std::int64_t, const kernels::Offsets<3>& off, const kernels::Offsets<3>& s, std::int64_t n) {
-                              for (std::int64_t i = 0; i < n; ++i)
-                                f(off[0] + i * s[0], pi[off[1] + i * s[1]], off[2] + i * s[2]);
-                            });
-}
-
-// Strides of t restricted to `shape` with the stride along `dim` zeroed.
-Shape strides_without(const Tensor& t, std::int64_t dim) {
-  Shape s = t.strides();
-  s[dim] = 0;
-  return s;
 }
 
 void check_gather_shapes(const Tensor& x, std::int64_t dim, const Tensor& index, const char* op) {

@@ -6,33 +6,14 @@
 
 #include "ember/autograd/function.h"
 #include "ember/ops/kernels/elementwise.h"
+#include "ember/ops/kernels/index_walk.h"
 #include "ember/ops/ops.h"
 
 namespace ember {
 namespace {
 
-// Serially walks index's elements with three strided operands (dst, index,
-// src), calling f(dst_off, index_value, src_off); dst_off leaves out the
-// indexed dim. Serial, so repeated indices reduce in order.
-template <class F>
-void index_walk(const Tensor& index, const std::array<Shape, 3>& strides, F f) {
-  Shape shape = index.sizes();
-  auto st = strides;
-  if (numel(shape) == 0) return;
-  kernels::coalesce(shape, st);
-  const std::int64_t* pi = index.data_ptr<std::int64_t>();
-  kernels::walk_segments<3>(shape, st, {}, 0, numel(shape),
-                            [&](std::int64_t, const kernels::Offsets<3>& off, const kernels::Offsets<3>& s, std::int64_t n) {
-                              for (std::int64_t i = 0; i < n; ++i)
-                                f(off[0] + i * s[0], pi[off[1] + i * s[1]], off[2] + i * s[2]);
-                            });
-}
-
-Shape strides_without(const Tensor& t, std::int64_t dim) {
-  Shape s = t.strides();
-  s[dim] = 0;
-  return s;
-}
+using kernels::index_walk;
+using kernels::strides_without;
 
 // Checks PyTorch's scatter rules and returns the wrapped dim.
 std::int64_t check_scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src, const char* op) {

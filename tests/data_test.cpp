@@ -245,10 +245,9 @@ const Bytes kGarbageMember = {0x1f, 0x8b, 0x07, 0x00, 0xde, 0xad, 0xbe, 0xef};  
 TEST_F(DataFiles, GzipBombIsRefusedWithoutInflatingIt) {
   const Bytes bomb = concat(concat(gzip(idx_file({10}, iota_bytes(10))), zero_members(1024)), kGarbageMember);
   const std::string p = write("bomb.gz", bomb);
-  const auto start = std::chrono::steady_clock::now();
+  // Had the reader inflated the 1024 zero members, it would have met the corrupt member at the end and said
+  // so; "goes on past" is the refusal at the header's 18 bytes.
   EXPECT_ERROR_HAS(read_idx(p), p, "more data than the header says", "dims [10] need 18 bytes", "goes on past");
-  // Generous: inflating the whole GiB takes seconds, the refusal microseconds.
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
 }
 
 TEST_F(DataFiles, GzipHeaderClaimingTooMuchIsRefusedBeforeInflating) {
@@ -544,7 +543,6 @@ TEST(DataLoaders, DestroyingMidEpochStopsTheWorker) {
   using namespace std::chrono_literals;
   // Worker blocked on a full queue.
   auto fast = std::make_shared<ProbeDataset>(100000);
-  const auto start = std::chrono::steady_clock::now();
   {
     DataLoader loader(fast, DataLoaderOptions().batch_size(1).prefetch(2));
     auto it = loader.begin();
@@ -572,7 +570,10 @@ TEST(DataLoaders, DestroyingMidEpochStopsTheWorker) {
     EXPECT_EQ(b.data.size(0), 10);
     break;
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  // Counted, not timed: each loader stopped within its prefetch window (4 + 2, then 2 + 2, of the
+  // 100 batches an epoch has) instead of finishing the epoch.
+  std::this_thread::sleep_for(50ms);
+  EXPECT_LE(slow->calls(), (4 + 2) + (2 + 2));
 }
 
 TEST(DataLoaders, ExceptionInGetBatchReachesTheConsumer) {
