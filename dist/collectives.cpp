@@ -140,6 +140,14 @@ void initialize(int* argc, char*** argv) {
     // 2.4); Rabenseifner's (reduce-scatter, then all-gather) took 2.2 ms. The
     // user's own setting wins (setenv does not overwrite).
     setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "3", 0);
+    // Between ranks on one machine (the vader BTL), OpenMPI's single-copy
+    // transfers (CMA, process_vm_readv) were slower on this VM than copying
+    // through the shared segment, and larger fragments than its 32 KiB help:
+    // 2 ranks, 2.68 MB: 2.15 ms with CMA, 1.4-2.0 ms without, 1.15-1.54 ms
+    // with 128 KiB fragments (4.80 MB: 5.24, 2.7-3.3, 2.15-2.63 ms; 256 KiB
+    // was as good, 512 KiB and more collapsed to 7-11 ms). bench/README.md.
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
+    setenv("OMPI_MCA_btl_vader_max_send_size", "131072", 0);
     int provided = 0;
     // SERIALIZED: any thread may call MPI, one at a time (backward may run on a user's thread).
     const int rc = MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);

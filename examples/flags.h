@@ -119,7 +119,15 @@ class Flags {
         has_text = true;
       }
       flag->set(has_text ? text : "true");
+      flag->given = true;
     }
+  }
+
+  /// Whether `--name` was on the command line (rather than left at its default).
+  bool given(const std::string& name) const {
+    for (const auto& f : flags_)
+      if (f.name == name) return f.given;
+    return false;
   }
 
   void print_help() const {
@@ -138,11 +146,12 @@ class Flags {
     std::string name, default_text, help;
     bool takes_value;
     std::function<void(const std::string&)> set;
+    bool given = false;
   };
 
   Flags& add_flag(const std::string& name, std::string default_text, std::string help, bool takes_value,
                   std::function<void(const std::string&)> set) {
-    flags_.push_back({name, std::move(default_text), std::move(help), takes_value, std::move(set)});
+    flags_.push_back({name, std::move(default_text), std::move(help), takes_value, std::move(set), false});
     return *this;
   }
   Flag* find(const std::string& name) {

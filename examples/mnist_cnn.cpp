@@ -8,8 +8,10 @@
 //   mnist_cnn [--epochs 3] [--lr 1.0] [--gamma 0.7] [--save mnist_cnn.safetensors]
 //   mnist_cnn --help      # every flag, its default and what it does
 //   mnist_cnn --logdir runs/cnn   # TensorBoard event files, metrics.csv, hparams.json (scripts/compare_runs)
+//   mpirun -np 2 mnist_cnn --distributed   # data-parallel over 2 processes (distributed.h says what changes)
 #include <ember/ember.h>
 
+#include "distributed.h"  // examples::Distributed (--distributed)
 #include "flags.h"
 #include "progress.h"  // examples::Phases (--phases)
 
@@ -45,11 +47,12 @@ struct Args {
   std::string data = "build/mnist", save, logdir;
   double lr = 1.0, gamma = 0.7, expect_accuracy = 0.0;
   int threads = get_num_threads();
-  bool phases = false;
+  bool phases = false, distributed = false;
 };
 
 // One pass over the training set: forward, loss, zero_grad, backward, step.
-double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optimizer, logging::Progress& progress,
+// Returns the mean training loss (over all ranks under --distributed).
+double train(examples::DataParallel<Net>& model, const data::DataLoader& loader, optim::Optimizer& optimizer, logging::Progress& progress,
              bool show_phases) {
   model->train();
   examples::Phases phases;
@@ -73,8 +76,8 @@ double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optim
     seen += n;
     progress.update(++step, {{"loss", l}, {"accuracy", correct / static_cast<double>(n)}}, n);
   }
-  if (show_phases) fmt::print("  {}\n", phases.report(step));
-  return total_loss / static_cast<double>(seen);
+  if (show_phases) fmt::print("  {}{}\n", phases.report(step), model.sync_report());
+  return examples::all_sum(total_loss) / examples::all_sum(static_cast<double>(seen));
 }
 
 struct TestResult {
@@ -82,7 +85,8 @@ struct TestResult {
   TensorList misclassified;  // the first 64 wrongly classified test images, as normalised
 };
 
-// Mean loss and accuracy over the test set, without recording history.
+// Mean loss and accuracy over the test set, without recording history (under
+// --distributed each rank tests its shard and the sums are all-reduced).
 TestResult test(Net& model, const data::DataLoader& loader) {
   model->eval();
   NoGradGuard no_grad;
@@ -99,8 +103,9 @@ TestResult test(Net& model, const data::DataLoader& loader) {
     for (std::size_t i = 0; i < p.size() && r.misclassified.size() < 64; ++i)
       if (p[i] != t[i]) r.misclassified.push_back(batch.data.narrow(0, static_cast<std::int64_t>(i), 1));
   }
-  r.loss = total_loss / static_cast<double>(seen);
-  r.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+  const double n = examples::all_sum(static_cast<double>(seen));
+  r.loss = examples::all_sum(total_loss) / n;
+  r.accuracy = examples::all_sum(static_cast<double>(correct)) / n;
   return r;
 }
 
@@ -129,32 +134,39 @@ int main(int argc, char** argv) try {
       .add("save", args.save, "write the trained model to this safetensors file")
       .add("expect-accuracy", args.expect_accuracy, "exit 1 if the final test accuracy is below this", Check::Probability)
       .add("phases", args.phases, "print where each epoch's time went: forward, backward, optimizer, data")
-      .add("logdir", args.logdir, "log the run here for TensorBoard and scripts/compare_runs (events, metrics.csv, hparams.json)");
+      .add("logdir", args.logdir, "log the run here for TensorBoard and scripts/compare_runs (events, metrics.csv, hparams.json)")
+      .add("distributed", args.distributed, "data-parallel training over the ranks of mpirun (global batch --batch-size; rank 0 prints, logs, saves)");
   flags.parse(argc, argv);
+  examples::Distributed cluster(args.distributed);  // --distributed: MPI starts here
   manual_seed(static_cast<std::uint64_t>(args.seed));
-  set_num_threads(args.threads);
+  set_num_threads(cluster.threads(args.threads, flags.given("threads")));
 
   auto train_set = mnist(args.data, true, args.limit);
   auto test_set = mnist(args.data, false, 0);
-  data::DataLoader train_loader(train_set, data::DataLoaderOptions().batch_size(args.batch_size).shuffle(true));
-  data::DataLoader test_loader(test_set, data::DataLoaderOptions().batch_size(args.test_batch_size));
+  data::DataLoader train_loader(train_set, cluster.train_options(args.batch_size, args.seed));  // shuffled (a shard a rank)
+  data::DataLoader test_loader(test_set, cluster.test_options(args.test_batch_size));
 
   // --logdir: made before any training, so a folder that cannot be written stops the run here, saying so.
   std::unique_ptr<logging::SummaryWriter> writer;
-  if (!args.logdir.empty()) writer = std::make_unique<logging::SummaryWriter>(args.logdir);
+  if (!args.logdir.empty() && cluster.is_main()) writer = std::make_unique<logging::SummaryWriter>(args.logdir);
 
   Net model;
+  examples::DataParallel<Net> net(model, cluster);  // --distributed: DistributedDataParallel (rank 0's weights)
   optim::Adadelta optimizer(model->parameters(), optim::AdadeltaOptions(args.lr));
   optim::StepLR scheduler(optimizer, 1, args.gamma);
-  fmt::print("{}\n{} parameters, {} training samples, {} threads\n", model, model->num_parameters(), train_set->size(),
-             get_num_threads());
+  if (cluster.is_main())
+    fmt::print("{}\n{} parameters, {} training samples, {} threads x {} ranks\n", model, model->num_parameters(),
+               train_set->size(), get_num_threads(), cluster.world_size());
 
   const auto start = examples::Clock::now();
   TestResult result{};
   for (std::int64_t epoch = 1; epoch <= args.epochs; ++epoch) {
     const auto epoch_start = examples::Clock::now();
-    logging::Progress progress(train_loader.size(), logging::ProgressOptions().title(fmt::format("Epoch {}/{}", epoch, args.epochs)));
-    const double train_loss = train(model, train_loader, optimizer, progress, args.phases);
+    cluster.set_epoch(epoch);
+    logging::Progress progress(train_loader.size(), logging::ProgressOptions()
+                                                        .title(fmt::format("Epoch {}/{}", epoch, args.epochs))
+                                                        .stream(cluster.is_main() ? stderr : nullptr));
+    const double train_loss = train(net, train_loader, optimizer, progress, args.phases && cluster.is_main());
     const double seconds = examples::seconds_since(epoch_start);
     const auto test_start = examples::Clock::now();
     result = test(model, test_loader);
@@ -170,12 +182,14 @@ int main(int argc, char** argv) try {
         if (param.grad().defined()) writer->add_histogram(name + ".grad", param.grad(), epoch);
       }
     }
-    fmt::print("epoch {:2d}/{}  train loss {:.4f}  test loss {:.4f}  accuracy {:.2f}%  {:.1f}s ({:.0f} samples/s)  eval {:.2f}s  lr {:.4g}\n",
-               epoch, args.epochs, train_loss, result.loss, 100.0 * result.accuracy, seconds,
-               static_cast<double>(train_set->size()) / seconds, examples::seconds_since(test_start),
-               scheduler.get_last_lr()[0]);
+    if (cluster.is_main())
+      fmt::print("epoch {:2d}/{}  train loss {:.4f}  test loss {:.4f}  accuracy {:.2f}%  {:.1f}s ({:.0f} samples/s)  eval {:.2f}s  lr {:.4g}\n",
+                 epoch, args.epochs, train_loss, result.loss, 100.0 * result.accuracy, seconds,
+                 static_cast<double>(train_set->size()) / seconds, examples::seconds_since(test_start),
+                 scheduler.get_last_lr()[0]);
     scheduler.step();
   }
+  if (!cluster.is_main()) return result.accuracy >= args.expect_accuracy ? 0 : 1;  // rank 0 alone logs and saves
   fmt::print("test accuracy {:.2f}% after {} epochs in {:.1f}s\n", 100.0 * result.accuracy, args.epochs,
              examples::seconds_since(start));
   if (writer) {
@@ -194,8 +208,10 @@ int main(int argc, char** argv) try {
   return result.accuracy >= args.expect_accuracy ? 0 : 1;
 } catch (const examples::UsageError& e) {
   fmt::print(stderr, "mnist_cnn: {} (see --help)\n", e.what());
+  examples::end_job(2);  // --distributed: the other ranks stop too
   return 2;
 } catch (const std::exception& e) {
   fmt::print(stderr, "mnist_cnn: {}\n", e.what());
+  examples::end_job(2);
   return 2;
 }
