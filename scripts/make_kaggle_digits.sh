@@ -5,15 +5,17 @@
 #   test_labels.csv  ImageId,Label               (the answers, kept aside for --score)
 # Pixel k is row k/28, column k%28, values 0-255; ImageId counts from 1.
 # Usage: scripts/make_kaggle_digits.sh [MNIST_DIR (default build/release/mnist)] [OUT_DIR (default build/kaggle_digits)]
+#                                      [TRAIN_ROWS TEST_ROWS (default: all; the smoke test's small copy)]
 # MNIST_DIR holds the four IDX files (raw or .gz), as scripts/fetch_mnist.sh leaves them.
 set -euo pipefail
 mnist=${1:-build/release/mnist}
 out=${2:-build/kaggle_digits}
 mkdir -p "$out"
-python3 - "$mnist" "$out" <<'PY'
+python3 - "$mnist" "$out" "${3:-0}" "${4:-0}" <<'PY'
 import gzip, os, struct, sys
 
 mnist, out = sys.argv[1], sys.argv[2]
+train_rows, test_rows = int(sys.argv[3]), int(sys.argv[4])  # 0: all
 
 def load(name):
     for path in (os.path.join(mnist, name), os.path.join(mnist, name + ".gz")):
@@ -50,6 +52,10 @@ def write(path, header, rows):
 
 tr_x, tr_y = images("train-images-idx3-ubyte"), labels("train-labels-idx1-ubyte")
 te_x, te_y = images("t10k-images-idx3-ubyte"), labels("t10k-labels-idx1-ubyte")
+if train_rows:
+    tr_x, tr_y = tr_x[:train_rows], tr_y[:train_rows]
+if test_rows:
+    te_x, te_y = te_x[:test_rows], te_y[:test_rows]
 write(os.path.join(out, "train.csv"), "label," + pixels,
       (num[y] + "," + ",".join(num[p] for p in x) for x, y in zip(tr_x, tr_y)))
 write(os.path.join(out, "test.csv"), pixels, (",".join(num[p] for p in x) for x in te_x))
