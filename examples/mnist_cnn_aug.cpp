@@ -56,12 +56,19 @@ struct NetImpl : nn::Module {
 };
 EMBER_MODULE(Net);
 
+// How strongly the training images are distorted (--augment=false: not at all).
+struct Augment {
+  bool on = true;
+  double degrees = 10.0, shear = 0.0, elastic_alpha = 0.0;  // the defaults' measured recipe: bench/README.md
+};
+
 struct Args {
   std::int64_t epochs = 12, batch_size = 128, test_batch_size = 100, seed = 1, limit = 0, test_limit = 0;
   std::string data = "build/mnist", show_augment;
-  double lr = 3e-3, expect_accuracy = 0.0, degrees = 10.0, shear = 0.0, elastic_alpha = 0.0;
+  double lr = 3e-3, expect_accuracy = 0.0;
+  Augment augment;
   int threads = get_num_threads(), workers = 1;
-  bool augment = true, phases = false;
+  bool phases = false;
 };
 
 // img [C, H, W] enlarged `k` times by repeating pixels.
@@ -69,12 +76,6 @@ Tensor upsample_nearest(const Tensor& img, std::int64_t k) {
   const std::int64_t c = img.size(0), h = img.size(1), w = img.size(2);
   return img.reshape({c, h, 1, w, 1}).expand({c, h, k, w, k}).reshape({c, h * k, w * k});
 }
-
-// How strongly the training images are distorted (--augment=false: not at all).
-struct Augment {
-  bool on = true;
-  double degrees = 10.0, shear = 0.0, elastic_alpha = 0.0;  // the defaults' measured recipe: bench/README.md
-};
 
 // The training recipe's augmentation, then Normalize (MNIST's pixel mean and std).
 T::Compose transforms(const Augment& augment) {
@@ -162,10 +163,10 @@ int main(int argc, char** argv) try {
       .add("batch-size", args.batch_size, "training examples per step", Check::Positive)
       .add("test-batch-size", args.test_batch_size, "examples per batch when testing", Check::Positive)
       .add("lr", args.lr, "OneCycleLR's maximum learning rate (Adam)", Check::Positive)
-      .add("augment", args.augment, "RandomAffine (and ElasticTransform, given --elastic-alpha) on the training images (--augment=false: off)")
-      .add("degrees", args.degrees, "RandomAffine's rotation range, +-degrees", Check::NonNegative)
-      .add("shear", args.shear, "RandomAffine's shear range, +-degrees", Check::NonNegative)
-      .add("elastic-alpha", args.elastic_alpha, "ElasticTransform's displacement scale in pixels (0: no elastic step; Simard et al. used 34)",
+      .add("augment", args.augment.on, "RandomAffine (and ElasticTransform, given --elastic-alpha) on the training images (--augment=false: off)")
+      .add("degrees", args.augment.degrees, "RandomAffine's rotation range, +-degrees", Check::NonNegative)
+      .add("shear", args.augment.shear, "RandomAffine's shear range, +-degrees", Check::NonNegative)
+      .add("elastic-alpha", args.augment.elastic_alpha, "ElasticTransform's displacement scale in pixels (0: no elastic step; Simard et al. used 34)",
            Check::NonNegative)
       .add("workers", args.workers, "loader threads preparing batches (0: on the training thread)", Check::NonNegative)
       .add("seed", args.seed, "random seed for the weights, shuffling, dropout and augmentation", Check::NonNegative)
@@ -180,7 +181,7 @@ int main(int argc, char** argv) try {
   const auto seed = static_cast<std::uint64_t>(args.seed);
   manual_seed(seed);
   set_num_threads(args.threads);
-  const Augment augment{args.augment, args.degrees, args.shear, args.elastic_alpha};
+  const Augment& augment = args.augment;
   if (!args.show_augment.empty()) show_augment(args.show_augment, args.data, augment, seed);
 
   auto train_set = mnist(args.data, true, args.limit, augment, seed);
@@ -194,7 +195,7 @@ int main(int argc, char** argv) try {
   optim::Adam optimizer(model->parameters(), optim::AdamOptions(args.lr));
   optim::OneCycleLR scheduler(optimizer, args.lr, args.epochs * train_loader.size());
   fmt::print("{} parameters, {} training samples, augmentation {}, {} loader workers, {} threads\n",
-             model->num_parameters(), train_set->size(), args.augment ? "on" : "off", args.workers, get_num_threads());
+             model->num_parameters(), train_set->size(), augment.on ? "on" : "off", args.workers, get_num_threads());
 
   const auto start = examples::Clock::now();
   double accuracy = 0.0;
