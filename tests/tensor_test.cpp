@@ -261,6 +261,27 @@ TEST(Ops, InPlaceArithmeticWithoutHistory) {
   EXPECT_EQ(i.to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 2, 4}));
 }
 
+TEST(Ops, AScalarOperandOnEitherSide) {
+  // x op c and c op x take the loop that hoists the constant (loops.h); a
+  // broadcast row along the inner segment takes it too. Checked element by
+  // element against the same ops on a transposed copy, which takes the strided loop.
+  Tensor x = arange(0, 40, 1, DType::Float64).view({5, 8}) - 17.0;
+  Tensor xt = x.t().contiguous().t();  // same values, column-major
+  const Tensor c = scalar_tensor(3.0, DType::Float64), col = arange(5, DType::Float64).view({5, 1}) + 1.0;
+  for (const Tensor& k : {c, col}) {
+    EXPECT_EQ((x - k).to_vector<double>(), (xt - k).to_vector<double>());
+    EXPECT_EQ((k - x).to_vector<double>(), (k - xt).to_vector<double>());
+    EXPECT_EQ((k / x).to_vector<double>(), (k / xt).to_vector<double>());
+  }
+  const std::vector<double> v = x.to_vector<double>();
+  Tensor y = x.clone();
+  y.div_(4.0);
+  for (std::size_t i = 0; i < v.size(); ++i) EXPECT_EQ(y.to_vector<double>()[i], v[i] / 4.0);
+  y = x.to(DType::Float32);
+  y -= 2.0;
+  EXPECT_EQ(y.to_vector<float>()[0], -19.0f);
+}
+
 TEST(Ops, ScatterAddGradientWithLargerSource) {
   Tensor src = randn({3, 4}, DType::Float64).requires_grad_();
   Tensor idx = tensor({{0, 1, 2, 0}}, DType::Int64);
