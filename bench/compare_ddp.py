@@ -33,7 +33,7 @@ import sys
 import time
 
 EPOCH = re.compile(r"epoch\s+1/1\s.*?accuracy ([0-9.]+)%\s+([0-9.]+)s \(.*?\)\s+eval ([0-9.]+)s")
-SYNC = re.compile(r"gradient all-reduce ([0-9.]+) ms/step \(of which waiting after backward ([0-9.]+)\), ([0-9.]+) MB")
+SYNC = re.compile(r"gradient all-reduce ([0-9.]+) ms/step \(of which waiting after backward ([0-9.]+), copies ([0-9.]+)\), ([0-9.]+) MB")
 ALLREDUCE = re.compile(r"all_reduce ([0-9.]+) MB .*?: ([0-9.]+) ms")
 MB = {"mlp": 2.68, "cnn": 4.80}  # bytes all-reduced per step (ReducerStats.bytes_per_step)
 
@@ -104,9 +104,9 @@ def main():
                     sys.exit(f"no epoch line in the output of {setup} {model}:\n{out[-2000:]}")
                 acc, train, ev = float(m.group(1)), float(m.group(2)), float(m.group(3))
                 s = SYNC.search(out)
-                sync = (float(s.group(1)), float(s.group(2))) if s else None
+                sync = (float(s.group(1)), float(s.group(2)), float(s.group(3))) if s else None
                 results.setdefault((model, setup), []).append((train, ev, load, cpu, sync))
-                extra = f"  all-reduce {sync[0]:.2f} ms/step (waiting {sync[1]:.2f})" if sync else ""
+                extra = f"  all-reduce {sync[0]:.2f} ms/step (waiting {sync[1]:.2f}, copies {sync[2]:.2f})" if sync else ""
                 print(f"round {r + 1}  {model}  {setup}  train {train:6.2f} s  eval {ev:5.2f} s  epoch {train + ev:6.2f} s"
                       f"  accuracy {acc:.2f}%  load {load:.2f}  cpu/wall {cpu:.2f}{extra}", flush=True)
             if "2r1t" in setups:
@@ -139,7 +139,8 @@ def main():
         syncs = [s for *_, s in results.get((model, "2r1t"), []) if s]
         if syncs:
             print(f"{model}: gradient all-reduce in training {statistics.median([s[0] for s in syncs]):.2f} ms/step "
-                  f"(waiting after backward {statistics.median([s[1] for s in syncs]):.2f}); the collective alone at "
+                  f"(waiting after backward {statistics.median([s[1] for s in syncs]):.2f}, copies "
+                  f"{statistics.median([s[2] for s in syncs]):.2f}); the collective alone at "
                   f"{MB[model]} MB: {statistics.median(allreduce.get(model, [float('nan')])):.2f} ms")
 
 

@@ -5,7 +5,7 @@
 //
 //   OMP_NUM_THREADS=1 ember_ddp_bench --model mlp --steps 300
 //   OMP_NUM_THREADS=2 ember_ddp_bench --model mlp --steps 300
-//   mpirun --allow-run-as-root -np 2 -x OMP_NUM_THREADS=1 ember_ddp_bench --model mlp --steps 300 [--overlap 0]
+//   mpirun --allow-run-as-root -np 2 -x OMP_NUM_THREADS=1 ember_ddp_bench --model mlp --steps 300 [--overlap 0] [--bucket-view 0]
 //
 //   mpirun ... ember_ddp_bench --model allreduce:2.68 --steps 200   # the all-reduce alone
 //
@@ -56,7 +56,7 @@ EMBER_MODULE(Cnn);
 
 template <class Net>
 void run(Net net, std::unique_ptr<optim::Optimizer> opt, const std::string& name, std::int64_t steps,
-         std::int64_t batch, bool overlap, const std::string& data_dir) {
+         std::int64_t batch, dist::DistributedDataParallelOptions options, const std::string& data_dir) {
   const int world = dist::world_size(), rank = dist::rank();
   data::MNIST train(data_dir, true);
   train.transform(data::Normalize{0.1307, 0.3081, 1.0});
@@ -64,7 +64,7 @@ void run(Net net, std::unique_ptr<optim::Optimizer> opt, const std::string& name
   data::DataLoader loader(train, data::DataLoaderOptions().batch_size(batch / world).sampler(sampler));
   std::unique_ptr<dist::DistributedDataParallel<Net>> ddp;
   if (world > 1)
-    ddp = std::make_unique<dist::DistributedDataParallel<Net>>(net, dist::DistributedDataParallelOptions().overlap(overlap));
+    ddp = std::make_unique<dist::DistributedDataParallel<Net>>(net, options);
   const std::int64_t warmup = 10;
   std::int64_t step = 0;
   Clock::time_point t0;
@@ -95,10 +95,12 @@ void run(Net net, std::unique_ptr<optim::Optimizer> opt, const std::string& name
   std::string reducer = "no reducer (one process)";
   if (ddp) {
     const auto& st = ddp->reducer().stats();
-    reducer = fmt::format("reducer {:.2f} ms/step (waiting {:.2f}), {:.2f} MB all-reduced per step, overlap {}",
-                          st.seconds * 1e3 / static_cast<double>(st.steps),
-                          st.wait_seconds * 1e3 / static_cast<double>(st.steps), st.bytes_per_step / 1e6,
-                          overlap ? "on" : "off");
+    const double n = static_cast<double>(st.steps);
+    reducer = fmt::format("reducer {:.2f} ms/step (waiting {:.2f}, copies {:.2f}), {:.2f} MB all-reduced per step, "
+                          "overlap {}, gradient as bucket view {}",
+                          st.seconds * 1e3 / n, st.wait_seconds * 1e3 / n, st.copy_seconds * 1e3 / n,
+                          st.bytes_per_step / 1e6,
+                          options.overlap() ? "on" : "off", options.gradient_as_bucket_view() ? "on" : "off");
   }
   fmt::print("{} ranks={} threads/rank={} global batch {}: {:.0f} samples/s, {:.2f} ms/step; {}; mean loss {:.3f}\n",
              name, world, get_num_threads(), batch, static_cast<double>(steps * batch) / secs, ms_step, reducer,
@@ -110,13 +112,15 @@ int main(int argc, char** argv) {
   dist::Init mpi(argc, argv);
   std::string model = "mlp", data_dir = "build/mnist";
   std::int64_t steps = 200, batch = 64;
-  bool overlap = true;
+  // As the examples' --distributed: overlap on, gradients as views into the buckets.
+  auto options = dist::DistributedDataParallelOptions().gradient_as_bucket_view(true);
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--model") model = v;
     else if (k == "--steps") steps = std::stoll(v);
     else if (k == "--batch-size") batch = std::stoll(v);
-    else if (k == "--overlap") overlap = v != "0";
+    else if (k == "--overlap") options.overlap(v != "0");
+    else if (k == "--bucket-view") options.gradient_as_bucket_view(v != "0");
     else if (k == "--data") data_dir = v;
     else throw Error("ddp_bench: unknown flag " + k);
   }
@@ -136,12 +140,12 @@ int main(int argc, char** argv) {
   }
   if (model == "mlp") {
     Mlp net;
-    run(net, std::make_unique<optim::Adam>(net->parameters(), optim::AdamOptions(1e-3)), model, steps, batch, overlap,
+    run(net, std::make_unique<optim::Adam>(net->parameters(), optim::AdamOptions(1e-3)), model, steps, batch, options,
         data_dir);
   } else if (model == "cnn") {
     Cnn net;
     run(net, std::make_unique<optim::Adadelta>(net->parameters(), optim::AdadeltaOptions(1.0)), model, steps, batch,
-        overlap, data_dir);
+        options, data_dir);
   } else {
     throw Error("ddp_bench: --model mlp or cnn");
   }

@@ -57,6 +57,7 @@ struct Reducer::State {
   std::vector<std::string> names;
   std::vector<std::size_t> bucket_of;
   std::vector<char> ready;  // per parameter, this pass
+  std::vector<char> used;   // per parameter: got a gradient since the last synchronised pass (no_sync passes too)
   std::vector<Bucket> buckets;
   std::vector<std::uint64_t> hook_ids;
   DistributedDataParallelOptions options;
@@ -79,22 +80,31 @@ struct Reducer::State {
   // Packs bucket b's gradients (zeros and flag 0 where none arrived) and starts its all-reduce.
   void launch(Bucket& b) {
     NoGradGuard no_grad;
+    const auto t0 = Clock::now();
     for (std::size_t k = 0; k < b.params.size(); ++k) {
       const std::size_t i = b.params[k];
       const Tensor& p = params[i];
       Tensor slot = b.buffer.narrow(0, b.offsets[k], p.numel());
       Tensor flag = b.buffer.narrow(0, b.grad_numel + static_cast<std::int64_t>(k), 1);
       const Tensor g = p.grad();
-      if (ready[i] && g.defined()) {
-        slot.view(p.sizes()).copy_(g);
+      if (used[i] && g.defined()) {
+        // A gradient that is the bucket's own view (gradient_as_bucket_view, accumulated into) is already in place.
+        if (!is_slot(g, slot)) slot.view(p.sizes()).copy_(g);
         flag.fill_(1.0);
       } else {
+        if (g.defined() && is_slot(g, slot)) p.set_grad(g.clone());  // kept as it was should no rank use it
         slot.zero_();
         flag.zero_();
       }
     }
+    stats.copy_seconds += since(t0);
     b.work = all_reduce_async(b.buffer, ReduceOp::Sum);
     b.launched = true;
+  }
+
+  static bool is_slot(const Tensor& g, const Tensor& slot) {
+    return !g.is_opaque() && g.is_contiguous() && g.numel() == slot.numel() && g.shares_storage(slot) &&
+           g.storage_offset() == slot.storage_offset();
   }
 
   // Starts every bucket that is full and whose predecessors have started.
@@ -106,6 +116,7 @@ struct Reducer::State {
   }
 
   void mark_ready(std::size_t i) {
+    used[i] = 1;
     if (!sync) return;
     EMBER_CHECK(armed || in_pass,
                 "DistributedDataParallel: backward() reached parameter '{}' on rank {} without a forward through "
@@ -140,9 +151,11 @@ struct Reducer::State {
     const auto t_wait = Clock::now();
     for (Bucket& b : buckets) b.work.wait();
     stats.wait_seconds += since(t_wait);
+    const auto t_copy = Clock::now();
     NoGradGuard no_grad;
     const double world = static_cast<double>(world_size());
     for (Bucket& b : buckets) {
+      b.buffer.narrow(0, 0, b.grad_numel).div_(world);  // the sums become means, in one pass over the bucket
       const std::vector<double> used =
           b.buffer.narrow(0, b.grad_numel, static_cast<std::int64_t>(b.params.size())).to_vector<double>();
       for (std::size_t k = 0; k < b.params.size(); ++k) {
@@ -150,14 +163,17 @@ struct Reducer::State {
         const Tensor& p = params[b.params[k]];
         Tensor avg = b.buffer.narrow(0, b.offsets[k], p.numel()).view(p.sizes());
         Tensor g = p.grad();
-        if (g.defined() && g.sizes() == p.sizes() && !g.is_opaque()) {
+        if (options.gradient_as_bucket_view()) {
+          if (!(g.defined() && is_slot(g, avg))) p.set_grad(avg);
+        } else if (g.defined() && g.sizes() == p.sizes() && !g.is_opaque()) {
           g.copy_(avg);
-          g.div_(world);
         } else {
-          p.set_grad(avg / world);
+          p.set_grad(avg.clone());
         }
       }
     }
+    std::fill(used.begin(), used.end(), 0);
+    stats.copy_seconds += since(t_copy);
     ++stats.steps;
     stats.seconds += since(t0);
   }
@@ -230,6 +246,7 @@ Reducer::Reducer(std::shared_ptr<nn::Module> module, DistributedDataParallelOpti
     s.stats.bytes_per_step += b.buffer.numel() * static_cast<std::int64_t>(itemsize(b.dtype));
   }
   s.ready.assign(s.params.size(), 0);
+  s.used.assign(s.params.size(), 0);
 
   std::weak_ptr<State> weak = state_;
   for (std::size_t i = 0; i < s.params.size(); ++i)

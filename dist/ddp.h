@@ -23,8 +23,9 @@
 /// starts its all-reduce while backward continues, in bucket order on every
 /// rank. When backward ends, the remaining buckets are reduced -- a parameter
 /// that got no gradient on a rank counts as zeros there -- and the averages
-/// are written into .grad. A parameter that no rank used keeps its .grad as it
-/// was (undefined after zero_grad()).
+/// are written into .grad (or .grad becomes a view of them, with
+/// gradient_as_bucket_view). A parameter that no rank used keeps its .grad as
+/// it was (undefined after zero_grad()).
 #include <cstdint>
 #include <memory>
 #include <type_traits>
@@ -46,6 +47,9 @@ struct DistributedDataParallelOptions {
   EMBER_OPTION(DistributedDataParallelOptions, bool, broadcast_buffers, true)
   /// Start each bucket's all-reduce as soon as it is full (default true); off: all after backward.
   EMBER_OPTION(DistributedDataParallelOptions, bool, overlap, true)
+  /// After a synchronised backward each .grad is a view into its bucket (default false, as PyTorch's
+  /// gradient_as_bucket_view): one copy a step instead of two, but the next backward overwrites it.
+  EMBER_OPTION(DistributedDataParallelOptions, bool, gradient_as_bucket_view, false)
 };
 
 /// What the reducer did, summed over the backward passes it synchronised.
@@ -53,6 +57,7 @@ struct ReducerStats {
   std::int64_t steps = 0;            // backward passes synchronised
   double seconds = 0;                // time on the backward thread in the reducer (copies, all-reduce, waits)
   double wait_seconds = 0;           // of which: waiting for all-reduces after backward ended
+  double copy_seconds = 0;           // of which: packing gradients into the buckets and the averages out
   std::int64_t bytes_per_step = 0;   // all-reduced per step (gradients and the used-flags)
 };
 

@@ -3,6 +3,7 @@
 // values are computed locally from what each rank knows it contributed.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <thread>
 
 #include <ember/dist/dist.h>
@@ -148,13 +149,13 @@ Tensor input_of(int r) {
   return randn({5, 4});
 }
 
-std::vector<Tensor> expected_grads(const TwoLayer& model, bool extra_on_rank0_only) {
+std::vector<Tensor> expected_grads_when(const TwoLayer& model, const std::function<bool(int)>& uses_extra) {
   TwoLayer copy;
   copy->load_state_dict(model->state_dict());
   const TensorList params = copy->parameters();
   std::vector<Tensor> sum(params.size());
   for (int r = 0; r < W(); ++r) {
-    copy->use_extra = extra_on_rank0_only && r == 0;
+    copy->use_extra = uses_extra(r);
     for (const Tensor& p : params) p.set_grad(Tensor());
     nn::call(*copy, input_of(r)).pow(2).sum().backward();
     for (std::size_t i = 0; i < params.size(); ++i) {
@@ -168,7 +169,11 @@ std::vector<Tensor> expected_grads(const TwoLayer& model, bool extra_on_rank0_on
   return sum;
 }
 
-void check_ddp(dist::DistributedDataParallelOptions options, bool extra_on_rank0_only) {
+std::vector<Tensor> expected_grads(const TwoLayer& model, bool extra_on_rank0_only) {
+  return expected_grads_when(model, [&](int r) { return extra_on_rank0_only && r == 0; });
+}
+
+void check_ddp(dist::DistributedDataParallelOptions options, bool extra_on_rank0_only, bool set_to_none = true) {
   manual_seed(static_cast<std::uint64_t>(R()));  // a different init on every rank
   TwoLayer model;
   dist::DistributedDataParallel ddp(model, options);
@@ -178,22 +183,23 @@ void check_ddp(dist::DistributedDataParallelOptions options, bool extra_on_rank0
     for (int r = 1; r < W(); ++r) expect_close(all[r], all[0], 0, "initial broadcast");
   }
   const std::vector<Tensor> expected = expected_grads(model, extra_on_rank0_only);
-  for (int step = 0; step < 2; ++step) {  // twice: the reducer resets between passes
-    model->zero_grad();
+  for (int step = 0; step < 3; ++step) {  // more than once: the reducer resets between passes
+    model->zero_grad(set_to_none);
     model->use_extra = extra_on_rank0_only && R() == 0;
     ddp(input_of(R())).pow(2).sum().backward();
     const NamedTensors named = model->named_parameters();
     for (std::size_t i = 0; i < named.size(); ++i) {
       const auto& [name, p] = named[i];
       if (!expected[i].defined()) {
-        EXPECT_FALSE(p.grad().defined()) << name << ": no rank used it";
+        if (set_to_none) EXPECT_FALSE(p.grad().defined()) << name << ": no rank used it";
+        else if (p.grad().defined()) expect_close(p.grad(), zeros_like(p), 0, name + ": zeroed, and no rank used it");
       } else {
         ASSERT_TRUE(p.grad().defined()) << name << " on rank " << R();
         expect_close(p.grad(), expected[i], 1e-5, name);
       }
     }
   }
-  EXPECT_EQ(ddp.reducer().stats().steps, 2);
+  EXPECT_EQ(ddp.reducer().stats().steps, 3);
 }
 
 TEST(DistributedDataParallel, AveragesGradientsOneBucket) { check_ddp({}, false); }
@@ -204,6 +210,38 @@ TEST(DistributedDataParallel, ManySmallBuckets) {
 }
 TEST(DistributedDataParallel, AfterBackwardOnly) {
   check_ddp(dist::DistributedDataParallelOptions().overlap(false).bucket_cap_mb(1e-4), false);
+}
+
+TEST(DistributedDataParallel, GradientAsBucketView) {
+  const auto view = dist::DistributedDataParallelOptions().gradient_as_bucket_view(true);
+  check_ddp(view, true);
+  check_ddp(view, true, /*set_to_none=*/false);  // zero_() and backward() write into the bucket itself
+  check_ddp(dist::DistributedDataParallelOptions(view).bucket_cap_mb(1e-4).first_bucket_mb(1e-4), false, false);
+  // After a synchronised backward the gradients of one bucket share its memory.
+  TwoLayer model;
+  dist::DistributedDataParallel ddp(model, view);
+  ddp(input_of(R())).pow(2).sum().backward();
+  EXPECT_TRUE(model->fc1->weight.grad().shares_storage(model->fc2->bias.grad()));
+}
+
+TEST(DistributedDataParallel, NoSyncUseCountsWhenTheSyncPassSkipsAParameter) {
+  // `extra` gets its gradient in the no_sync pass only: that gradient is still averaged.
+  for (bool view : {false, true}) {
+    TwoLayer model;
+    dist::DistributedDataParallel ddp(model, dist::DistributedDataParallelOptions().gradient_as_bucket_view(view));
+    const std::vector<Tensor> with_extra = expected_grads_when(model, [](int) { return true; });
+    model->zero_grad();
+    {
+      auto guard = ddp.no_sync();
+      model->use_extra = true;
+      ddp(input_of(R())).pow(2).sum().backward();
+    }
+    model->use_extra = false;
+    ddp(input_of(R())).pow(2).sum().backward();
+    const NamedTensors named = model->named_parameters();
+    for (std::size_t i = 0; i < named.size(); ++i)
+      if (named[i].first.rfind("extra.", 0) == 0) expect_close(named[i].second.grad(), with_extra[i], 1e-5, named[i].first);
+  }
 }
 
 TEST(DistributedDataParallel, BucketsFollowReverseRegistrationOrder) {
