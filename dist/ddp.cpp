@@ -14,6 +14,7 @@
 #include "ember/autograd/grad_mode.h"
 #include "ember/autograd/hooks.h"
 #include "ember/core/factory.h"
+#include "ember/core/parallel.h"
 #include "ember/ops/ops.h"
 
 namespace ember::dist {
@@ -77,9 +78,11 @@ struct Reducer::State {
     }
   }
 
-  // Packs bucket b's gradients (zeros and flag 0 where none arrived) and starts its all-reduce.
+  // Packs bucket b's gradients, divided by the world size (zeros and flag 0 where none arrived),
+  // and starts its all-reduce.
   void launch(Bucket& b) {
     NoGradGuard no_grad;
+    const double world = static_cast<double>(world_size());
     const auto t0 = Clock::now();
     for (std::size_t k = 0; k < b.params.size(); ++k) {
       const std::size_t i = b.params[k];
@@ -88,8 +91,11 @@ struct Reducer::State {
       Tensor flag = b.buffer.narrow(0, b.grad_numel + static_cast<std::int64_t>(k), 1);
       const Tensor g = p.grad();
       if (used[i] && g.defined()) {
-        // A gradient that is the bucket's own view (gradient_as_bucket_view, accumulated into) is already in place.
-        if (!is_slot(g, slot)) slot.view(p.sizes()).copy_(g);
+        // Each rank sends gradient / world (as PyTorch's DDP divides before the all-reduce),
+        // so the sum is the mean. A gradient that is the bucket's own view
+        // (gradient_as_bucket_view, accumulated into) is already in place.
+        if (is_slot(g, slot)) slot.div_(world);
+        else divided_copy(slot, g, world);
         flag.fill_(1.0);
       } else {
         if (g.defined() && is_slot(g, slot)) p.set_grad(g.clone());  // kept as it was should no rank use it
@@ -100,6 +106,24 @@ struct Reducer::State {
     stats.copy_seconds += since(t0);
     b.work = all_reduce_async(b.buffer, ReduceOp::Sum);
     b.launched = true;
+  }
+
+  // slot = g / world in one pass over both (slot: a contiguous narrow of a bucket).
+  static void divided_copy(Tensor& slot, const Tensor& g, double world) {
+    if (g.is_opaque() || !g.is_contiguous() || g.dtype() != slot.dtype()) {
+      slot.view(g.sizes()).copy_(g);
+      slot.div_(world);
+      return;
+    }
+    dispatch_floating(slot.dtype(), "DistributedDataParallel", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T w = static_cast<T>(world);
+      T* out = slot.data_ptr<T>();
+      const T* in = g.data_ptr<T>();
+      parallel_for(0, slot.numel(), kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t j = b; j < e; ++j) out[j] = in[j] / w;
+      });
+    });
   }
 
   static bool is_slot(const Tensor& g, const Tensor& slot) {
@@ -153,9 +177,7 @@ struct Reducer::State {
     stats.wait_seconds += since(t_wait);
     const auto t_copy = Clock::now();
     NoGradGuard no_grad;
-    const double world = static_cast<double>(world_size());
     for (Bucket& b : buckets) {
-      b.buffer.narrow(0, 0, b.grad_numel).div_(world);  // the sums become means, in one pass over the bucket
       const std::vector<double> used =
           b.buffer.narrow(0, b.grad_numel, static_cast<std::int64_t>(b.params.size())).to_vector<double>();
       for (std::size_t k = 0; k < b.params.size(); ++k) {
