@@ -13,6 +13,9 @@
 // step (copies + all-reduce + waiting, on the backward thread) and bytes per step.
 #include <chrono>
 #include <string>
+#include <vector>
+
+#include <fmt/ranges.h>
 
 #include <ember/dist/dist.h>
 #include <ember/ember.h>
@@ -90,16 +93,23 @@ void run(Net net, std::unique_ptr<optim::Optimizer> opt, const std::string& name
   }
   if (ddp) dist::barrier();
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  // Every rank's wait after backward: the rank that waits least is the one the others wait for.
+  std::vector<double> waits;
+  if (ddp) {
+    const auto& st = ddp->reducer().stats();
+    for (const Tensor& w : dist::all_gather(tensor({st.wait_seconds * 1e3 / static_cast<double>(st.steps)}, DType::Float64)))
+      waits.push_back(w.item<double>());
+  }
   if (rank != 0) return;
   const double ms_step = secs * 1e3 / static_cast<double>(steps);
   std::string reducer = "no reducer (one process)";
   if (ddp) {
     const auto& st = ddp->reducer().stats();
     const double n = static_cast<double>(st.steps);
-    reducer = fmt::format("reducer {:.2f} ms/step (waiting {:.2f}, copies {:.2f}), {:.2f} MB all-reduced per step, "
-                          "overlap {}, gradient as bucket view {}",
+    reducer = fmt::format("reducer {:.2f} ms/step (waiting {:.2f}, copies {:.2f}; waiting by rank {:.2f}), {:.2f} MB "
+                          "all-reduced per step, overlap {}, gradient as bucket view {}",
                           st.seconds * 1e3 / n, st.wait_seconds * 1e3 / n, st.copy_seconds * 1e3 / n,
-                          st.bytes_per_step / 1e6,
+                          fmt::join(waits, " "), st.bytes_per_step / 1e6,
                           options.overlap() ? "on" : "off", options.gradient_as_bucket_view() ? "on" : "off");
   }
   fmt::print("{} ranks={} threads/rank={} global batch {}: {:.0f} samples/s, {:.2f} ms/step; {}; mean loss {:.3f}\n",
