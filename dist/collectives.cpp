@@ -19,6 +19,7 @@
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/core/parallel.h"
+#include "ember/dist/transport.h"
 
 namespace ember::dist {
 namespace {
@@ -29,6 +30,7 @@ struct State {
   int rank = 0, world = 1, local_rank = 0, local_size = 1;
   std::chrono::milliseconds timeout{300'000};
   std::terminate_handler previous_terminate = nullptr;
+  std::string transport = "shared-memory transport: MPI was initialised before dist::Init";
 };
 State g;
 
@@ -140,14 +142,8 @@ void initialize(int* argc, char*** argv) {
     // 2.4); Rabenseifner's (reduce-scatter, then all-gather) took 2.2 ms. The
     // user's own setting wins (setenv does not overwrite).
     setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "3", 0);
-    // Between ranks on one machine (the vader BTL), OpenMPI's single-copy
-    // transfers (CMA, process_vm_readv) were slower on this VM than copying
-    // through the shared segment, and larger fragments than its 32 KiB help:
-    // 2 ranks, 2.68 MB: 2.15 ms with CMA, 1.4-2.0 ms without, 1.15-1.54 ms
-    // with 128 KiB fragments (4.80 MB: 5.24, 2.7-3.3, 2.15-2.63 ms; 256 KiB
-    // was as good, 512 KiB and more collapsed to 7-11 ms). bench/README.md.
-    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
-    setenv("OMPI_MCA_btl_vader_max_send_size", "131072", 0);
+    // Single copy or copies through the shared segment: measured (transport.cpp).
+    g.transport = detail::choose_shared_memory_transport();
     int provided = 0;
     // SERIALIZED: any thread may call MPI, one at a time (backward may run on a user's thread).
     const int rc = MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
@@ -167,6 +163,8 @@ void initialize(int* argc, char*** argv) {
   g.previous_terminate = std::set_terminate(terminate_handler);
   // N ranks on one machine each running all its cores would fight over them.
   if (!std::getenv("OMP_NUM_THREADS")) set_num_threads(std::max(1, get_num_threads() / g.local_size));
+  if (const char* v = std::getenv("EMBER_DIST_VERBOSE"); v && *v && std::string(v) != "0" && g.rank == 0)
+    fmt::print(stderr, "ember.dist: {} ranks, {} on this machine; {}\n", g.world, g.local_size, g.transport);
 }
 
 }  // namespace

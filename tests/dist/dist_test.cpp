@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <ember/dist/dist.h>
+#include <ember/dist/transport.h>
 #include <ember/ember.h>
 
 namespace {
@@ -120,6 +121,23 @@ TEST(Collectives, APeerThatDoesNotComeTimesOut) {
   }
   dist::set_timeout(saved);
   dist::barrier();
+}
+
+TEST(Transport, TheUsersSettingWinsOverTheProbe) {
+  constexpr const char* var = "OMPI_MCA_btl_vader_single_copy_mechanism";
+  const char* before = std::getenv(var);
+  const std::string saved = before ? before : "";
+  setenv(var, "cma", 1);
+  EXPECT_NE(dist::detail::choose_shared_memory_transport().find("as OMPI_MCA"), std::string::npos);
+  EXPECT_STREQ(std::getenv(var), "cma");
+  unsetenv(var);
+  const std::string chosen = dist::detail::choose_shared_memory_transport();  // measures
+  const double speed = dist::detail::single_copy_speed(std::size_t{1} << 20);
+  EXPECT_GE(speed, 0.0);
+  if (chosen.find("single copy") != std::string::npos) EXPECT_EQ(std::getenv(var), nullptr) << chosen;
+  else EXPECT_STREQ(std::getenv(var), "none") << chosen;
+  if (before) setenv(var, saved.c_str(), 1);
+  else unsetenv(var);
 }
 
 // ---- DistributedDataParallel ----
