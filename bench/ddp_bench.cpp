@@ -97,7 +97,8 @@ void run(Net net, std::unique_ptr<optim::Optimizer> opt, const std::string& name
   std::vector<double> waits;
   if (ddp) {
     const auto& st = ddp->reducer().stats();
-    for (const Tensor& w : dist::all_gather(tensor({st.wait_seconds * 1e3 / static_cast<double>(st.steps)}, DType::Float64)))
+    const double n = static_cast<double>(std::max<std::int64_t>(st.steps, 1));
+    for (const Tensor& w : dist::all_gather(tensor({st.wait_seconds * 1e3 / n}, DType::Float64)))
       waits.push_back(w.item<double>());
   }
   if (rank != 0) return;
@@ -105,7 +106,7 @@ void run(Net net, std::unique_ptr<optim::Optimizer> opt, const std::string& name
   std::string reducer = "no reducer (one process)";
   if (ddp) {
     const auto& st = ddp->reducer().stats();
-    const double n = static_cast<double>(st.steps);
+    const double n = static_cast<double>(std::max<std::int64_t>(st.steps, 1));
     reducer = fmt::format("reducer {:.2f} ms/step (waiting {:.2f}, copies {:.2f}; waiting by rank {:.2f}), {:.2f} MB "
                           "all-reduced per step, overlap {}, gradient as bucket view {}",
                           st.seconds * 1e3 / n, st.wait_seconds * 1e3 / n, st.copy_seconds * 1e3 / n,

@@ -178,10 +178,10 @@ struct Reducer::State {
     const auto t_copy = Clock::now();
     NoGradGuard no_grad;
     for (Bucket& b : buckets) {
-      const std::vector<double> used =
+      const std::vector<double> flags =
           b.buffer.narrow(0, b.grad_numel, static_cast<std::int64_t>(b.params.size())).to_vector<double>();
       for (std::size_t k = 0; k < b.params.size(); ++k) {
-        if (used[k] == 0.0) continue;  // no rank produced a gradient: leave .grad as it is
+        if (flags[k] == 0.0) continue;  // no rank produced a gradient: leave .grad as it is
         const Tensor& p = params[b.params[k]];
         Tensor avg = b.buffer.narrow(0, b.offsets[k], p.numel()).view(p.sizes());
         Tensor g = p.grad();

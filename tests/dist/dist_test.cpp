@@ -238,17 +238,31 @@ TEST(DistributedDataParallel, GradientAsBucketView) {
   // After a synchronised backward the gradients of one bucket share its memory.
   TwoLayer model;
   dist::DistributedDataParallel ddp(model, view);
+  model->use_extra = true;
   ddp(input_of(R())).pow(2).sum().backward();
   EXPECT_TRUE(model->fc1->weight.grad().shares_storage(model->fc2->bias.grad()));
+  // A bucket-view .grad that no rank uses in the next pass keeps its value
+  // (the next pass zeroes the parameter's slot in the bucket).
+  ASSERT_TRUE(model->extra->weight.grad().shares_storage(model->fc1->weight.grad()));
+  const Tensor kept = model->extra->weight.grad().clone();
+  model->use_extra = false;
+  ddp(input_of(R())).pow(2).sum().backward();  // no zero_grad: fc1 and fc2 accumulate in place
+  expect_close(model->extra->weight.grad(), kept, 0, "unused bucket view");
 }
 
 TEST(DistributedDataParallel, NoSyncUseCountsWhenTheSyncPassSkipsAParameter) {
-  // `extra` gets its gradient in the no_sync pass only: that gradient is still averaged.
+  // `extra` gets its gradient in the no_sync pass only: that gradient is still
+  // averaged; the other parameters get the average of both passes' sum. With
+  // the view, a first synchronised step makes the gradients bucket views, and
+  // zero_grad(false) keeps them so, so the no_sync pass accumulates into the bucket.
   for (bool view : {false, true}) {
     TwoLayer model;
     dist::DistributedDataParallel ddp(model, dist::DistributedDataParallelOptions().gradient_as_bucket_view(view));
     const std::vector<Tensor> with_extra = expected_grads_when(model, [](int) { return true; });
-    model->zero_grad();
+    const std::vector<Tensor> without = expected_grads_when(model, [](int) { return false; });
+    model->use_extra = true;
+    ddp(input_of(R())).pow(2).sum().backward();
+    model->zero_grad(/*set_to_none=*/false);
     {
       auto guard = ddp.no_sync();
       model->use_extra = true;
@@ -257,8 +271,11 @@ TEST(DistributedDataParallel, NoSyncUseCountsWhenTheSyncPassSkipsAParameter) {
     model->use_extra = false;
     ddp(input_of(R())).pow(2).sum().backward();
     const NamedTensors named = model->named_parameters();
-    for (std::size_t i = 0; i < named.size(); ++i)
-      if (named[i].first.rfind("extra.", 0) == 0) expect_close(named[i].second.grad(), with_extra[i], 1e-5, named[i].first);
+    for (std::size_t i = 0; i < named.size(); ++i) {
+      const auto& [name, p] = named[i];
+      if (name.rfind("extra.", 0) == 0) expect_close(p.grad(), with_extra[i], 1e-5, name);
+      else if (without[i].defined()) expect_close(p.grad(), with_extra[i] + without[i], 1e-5, name);
+    }
   }
 }
 
