@@ -7,8 +7,8 @@ packages=(cmake g++ make libfmt-dev libgtest-dev libbenchmark-dev libdnnl-dev oc
 packages+=(libpng-dev libjpeg-dev)  # issue 11: io/image reads PNG (libpng) and JPEG (libjpeg-turbo), writes PNG
 packages+=(python3-statsmodels)  # issue 14: examples/forecast reads its sunspots and co2 CSV files
 packages+=(libcpp-httplib-dev python3 python3-selenium chromium chromium-driver)  # issue 11: digit_server and its browser test
-# Only for regenerating reference values and side-by-side comparisons:
 packages+=(libopenmpi-dev openmpi-bin)  # issue 16: dist/ (MPI collectives, DDP) and its mpirun tests
+# Only for regenerating reference values and side-by-side comparisons:
 if [[ "${EMBER_WITH_TORCH:-0}" == 1 ]]; then packages+=(python3-torch libopenblas0-openmp); fi
 # The asan suite and the fuzz targets: clang 14 with its sanitizer and libFuzzer
 # runtimes, and its OpenMP runtime (clang does not use GCC's libgomp).
