@@ -5,7 +5,7 @@
 //
 //   OMP_NUM_THREADS=1 ember_ddp_bench --model mlp --steps 300
 //   OMP_NUM_THREADS=2 ember_ddp_bench --model mlp --steps 300
-//   mpirun --allow-run-as-root -np 2 -x OMP_NUM_THREADS=1 ember_ddp_bench --model mlp --steps 300 [--overlap 0] [--bucket-view 0]
+//   mpirun --allow-run-as-root -np 2 -x OMP_NUM_THREADS=1 ember_ddp_bench --model mlp --steps 300 [--overlap 0] [--bucket-view 0] [--shared-memory 0]
 //
 //   mpirun ... ember_ddp_bench --model allreduce:2.68 --steps 200   # the all-reduce alone
 //
@@ -108,10 +108,10 @@ void run(Net net, std::unique_ptr<optim::Optimizer> opt, const std::string& name
     const auto& st = ddp->reducer().stats();
     const double n = static_cast<double>(std::max<std::int64_t>(st.steps, 1));
     reducer = fmt::format("reducer {:.2f} ms/step (waiting {:.2f}, copies {:.2f}; waiting by rank {:.2f}), {:.2f} MB "
-                          "all-reduced per step, overlap {}, gradient as bucket view {}",
+                          "all-reduced per step through {}, overlap {}, gradient as bucket view {}",
                           st.seconds * 1e3 / n, st.wait_seconds * 1e3 / n, st.copy_seconds * 1e3 / n,
                           fmt::join(waits, " "), st.bytes_per_step / 1e6,
-                          options.overlap() ? "on" : "off", options.gradient_as_bucket_view() ? "on" : "off");
+                          st.shared_memory ? "shared memory" : "MPI messages", options.overlap() ? "on" : "off", options.gradient_as_bucket_view() ? "on" : "off");
   }
   fmt::print("{} ranks={} threads/rank={} global batch {}: {:.0f} samples/s, {:.2f} ms/step; {}; mean loss {:.3f}\n",
              name, world, get_num_threads(), batch, static_cast<double>(steps * batch) / secs, ms_step, reducer,
@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
     else if (k == "--batch-size") batch = std::stoll(v);
     else if (k == "--overlap") options.overlap(v != "0");
     else if (k == "--bucket-view") options.gradient_as_bucket_view(v != "0");
+    else if (k == "--shared-memory") options.shared_memory(v != "0");
     else if (k == "--data") data_dir = v;
     else throw Error("ddp_bench: unknown flag " + k);
   }

@@ -1,7 +1,9 @@
 #pragma once
 /// A reference-counted block of bytes; tensors and their views share one.
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <utility>
 
 #include "ember/core/allocator.h"
 
@@ -11,7 +13,13 @@ class StorageImpl {
  public:
   StorageImpl(std::size_t nbytes, Allocator* allocator)
       : data_(allocator->allocate(nbytes)), nbytes_(nbytes), allocator_(allocator) {}
-  ~StorageImpl() { allocator_->deallocate(data_, nbytes_); }
+  /// Memory that something else owns (see from_blob): `release` runs when the last tensor lets go.
+  StorageImpl(void* data, std::size_t nbytes, std::function<void()> release)
+      : data_(data), nbytes_(nbytes), allocator_(nullptr), release_(std::move(release)) {}
+  ~StorageImpl() {
+    if (allocator_) allocator_->deallocate(data_, nbytes_);
+    else if (release_) release_();
+  }
   StorageImpl(const StorageImpl&) = delete;
   StorageImpl& operator=(const StorageImpl&) = delete;
 
@@ -22,6 +30,7 @@ class StorageImpl {
   void* data_;
   std::size_t nbytes_;
   Allocator* allocator_;
+  std::function<void()> release_;
 };
 
 using Storage = std::shared_ptr<StorageImpl>;

@@ -115,6 +115,20 @@ Tensor empty(Shape shape, DType dtype) {
   return Tensor(std::move(impl));
 }
 
+Tensor from_blob(void* data, Shape shape, DType dtype, std::function<void()> release) {
+  for (auto s : shape) EMBER_CHECK(s >= 0, "from_blob: negative dimension in shape {}", shape_str(shape));
+  const std::size_t nbytes = static_cast<std::size_t>(numel(shape)) * itemsize(dtype);
+  EMBER_CHECK(data != nullptr || nbytes == 0, "from_blob: null data for shape {}", shape_str(shape));
+  EMBER_CHECK(reinterpret_cast<std::uintptr_t>(data) % itemsize(dtype) == 0,
+              "from_blob: data at {} is not aligned for {}", data, dtype);
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<StorageImpl>(data, nbytes, std::move(release));
+  impl->strides = contiguous_strides(shape);
+  impl->sizes = std::move(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
 namespace detail {
 
 Tensor alias(const Tensor& t) {

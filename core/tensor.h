@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -279,6 +280,10 @@ std::vector<std::int64_t> element_offsets(const Tensor& t);
 
 /// An uninitialised contiguous tensor.
 Tensor empty(Shape shape, DType dtype = kDefaultDType);
+/// A contiguous tensor over memory Ember does not own (PyTorch's from_blob):
+/// `data` must hold numel(shape) elements, aligned for `dtype`, until
+/// `release` runs, which happens when the last tensor viewing it is gone.
+Tensor from_blob(void* data, Shape shape, DType dtype, std::function<void()> release = {});
 /// A tensor of logical shape `sizes` whose `storage` holds its elements in `layout`.
 Tensor make_opaque(Shape sizes, DType dtype, Storage storage, std::shared_ptr<const OpaqueLayout> layout);
 

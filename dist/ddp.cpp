@@ -7,20 +7,33 @@
 // Why a used-flag per parameter rides in each bucket: it tells, for free
 // within the same all-reduce, whether any rank produced a gradient, so a
 // parameter no rank used keeps an undefined .grad, as in PyTorch.
+// Why shared memory when every rank is on one machine: the CNN's 1.7 MB of
+// gradients went through MPI as pack, send, reduce, send back and unpack;
+// with the buckets in memory all ranks map, a rank sums its slice from its
+// peers' buckets in one pass (shared_reduce.h). Nothing then overlaps with
+// backward, but on one machine nothing did: without a progress thread MPI
+// moves data only inside the calls the backward thread makes.
 #include "ember/dist/ddp.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/autograd/hooks.h"
 #include "ember/core/factory.h"
 #include "ember/core/parallel.h"
+#include "ember/dist/shared_reduce.h"
 #include "ember/ops/ops.h"
 
 namespace ember::dist {
 namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+bool verbose() {
+  const char* v = std::getenv("EMBER_DIST_VERBOSE");
+  return v && *v && std::string(v) != "0";
+}
 
 // FNV-1a over the names, shapes and dtypes of the parameters and buffers.
 std::int64_t signature(const NamedTensors& params, const NamedTensors& buffers) {
@@ -62,6 +75,7 @@ struct Reducer::State {
   std::vector<Bucket> buckets;
   std::vector<std::uint64_t> hook_ids;
   DistributedDataParallelOptions options;
+  std::unique_ptr<detail::SharedReduce> shared;  // set: the buckets are its buffers
   bool sync = true;             // Reducer::set_sync
   bool armed = false;           // prepare_forward ran since the last pass
   bool in_pass = false;         // a hook has fired in the current backward pass
@@ -79,10 +93,10 @@ struct Reducer::State {
   }
 
   // Packs bucket b's gradients, divided by the world size (zeros and flag 0 where none arrived),
-  // and starts its all-reduce.
+  // and starts its all-reduce. With shared memory: packs only; the sum divides.
   void launch(Bucket& b) {
     NoGradGuard no_grad;
-    const double world = static_cast<double>(world_size());
+    const double world = shared ? 1.0 : static_cast<double>(world_size());
     const auto t0 = Clock::now();
     for (std::size_t k = 0; k < b.params.size(); ++k) {
       const std::size_t i = b.params[k];
@@ -94,8 +108,8 @@ struct Reducer::State {
         // Each rank sends gradient / world (as PyTorch's DDP divides before the all-reduce),
         // so the sum is the mean. A gradient that is the bucket's own view
         // (gradient_as_bucket_view, accumulated into) is already in place.
-        if (is_slot(g, slot)) slot.div_(world);
-        else divided_copy(slot, g, world);
+        if (!is_slot(g, slot)) divided_copy(slot, g, world);
+        else if (world != 1.0) slot.div_(world);
         flag.fill_(1.0);
       } else {
         if (g.defined() && is_slot(g, slot)) p.set_grad(g.clone());  // kept as it was should no rank use it
@@ -104,15 +118,15 @@ struct Reducer::State {
       }
     }
     stats.copy_seconds += since(t0);
-    b.work = all_reduce_async(b.buffer, ReduceOp::Sum);
+    if (!shared) b.work = all_reduce_async(b.buffer, ReduceOp::Sum);
     b.launched = true;
   }
 
   // slot = g / world in one pass over both (slot: a contiguous narrow of a bucket).
   static void divided_copy(Tensor& slot, const Tensor& g, double world) {
-    if (g.is_opaque() || !g.is_contiguous() || g.dtype() != slot.dtype()) {
+    if (world == 1.0 || g.is_opaque() || !g.is_contiguous() || g.dtype() != slot.dtype()) {
       slot.view(g.sizes()).copy_(g);
-      slot.div_(world);
+      if (world != 1.0) slot.div_(world);
       return;
     }
     dispatch_floating(slot.dtype(), "DistributedDataParallel", [&](auto tag) {
@@ -159,9 +173,10 @@ struct Reducer::State {
     ready[i] = 1;
     Bucket& b = buckets[bucket_of[i]];
     --b.pending;
-    if (options.overlap()) {
+    if (options.overlap() || shared) {  // shared: packing early keeps the gradients in cache
       launch_ready();
-      for (std::size_t k = 0; k < next_launch; ++k) buckets[k].work.is_completed();  // lets MPI progress
+      if (!shared)
+        for (std::size_t k = 0; k < next_launch; ++k) buckets[k].work.is_completed();  // lets MPI progress
     }
     stats.seconds += since(t0);
   }
@@ -173,7 +188,9 @@ struct Reducer::State {
     armed = false;
     while (next_launch < buckets.size()) launch(buckets[next_launch++]);
     const auto t_wait = Clock::now();
-    for (Bucket& b : buckets) b.work.wait();
+    if (shared) shared->sum(1.0 / static_cast<double>(world_size()));
+    else
+      for (Bucket& b : buckets) b.work.wait();
     stats.wait_seconds += since(t_wait);
     const auto t_copy = Clock::now();
     NoGradGuard no_grad;
@@ -263,10 +280,28 @@ Reducer::Reducer(std::shared_ptr<nn::Module> module, DistributedDataParallelOpti
     bytes += static_cast<std::size_t>(p.numel()) * itemsize(p.dtype());
     s.bucket_of[j] = s.buckets.size() - 1;
   }
-  for (Bucket& b : s.buckets) {
-    b.buffer = zeros({b.grad_numel + static_cast<std::int64_t>(b.params.size())}, b.dtype);
-    s.stats.bytes_per_step += b.buffer.numel() * static_cast<std::int64_t>(itemsize(b.dtype));
+  // Shared memory if wanted and possible; the same decision on every rank
+  // (the models match, and SharedReduce throws on all ranks alike).
+  const bool floating32or64 = std::all_of(s.buckets.begin(), s.buckets.end(), [](const Bucket& b) {
+    return b.dtype == DType::Float32 || b.dtype == DType::Float64;
+  });
+  if (options.shared_memory() && !s.buckets.empty() && floating32or64 && detail::SharedReduce::possible()) {
+    std::vector<detail::SharedReduce::Spec> specs;
+    for (const Bucket& b : s.buckets) specs.push_back({b.grad_numel + static_cast<std::int64_t>(b.params.size()), b.dtype});
+    try {
+      s.shared = std::make_unique<detail::SharedReduce>(specs);
+    } catch (const Error& e) {
+      if (verbose() && rank() == 0) fmt::print(stderr, "ember.dist: DistributedDataParallel uses MPI messages: {}\n", e.what());
+    }
   }
+  for (std::size_t k = 0; k < s.buckets.size(); ++k) {
+    Bucket& b = s.buckets[k];
+    const std::int64_t n = b.grad_numel + static_cast<std::int64_t>(b.params.size());
+    b.buffer = s.shared ? s.shared->buffer(k) : empty({n}, b.dtype);
+    b.buffer.zero_();
+    s.stats.bytes_per_step += n * static_cast<std::int64_t>(itemsize(b.dtype));
+  }
+  s.stats.shared_memory = s.shared != nullptr;
   s.ready.assign(s.params.size(), 0);
   s.used.assign(s.params.size(), 0);
 
@@ -312,9 +347,10 @@ std::vector<std::vector<std::size_t>> Reducer::bucket_indices() const {
 
 const ReducerStats& Reducer::stats() const { return state_->stats; }
 void Reducer::reset_stats() {
-  const std::int64_t bytes = state_->stats.bytes_per_step;
-  state_->stats = ReducerStats{};
-  state_->stats.bytes_per_step = bytes;
+  ReducerStats fresh;
+  fresh.bytes_per_step = state_->stats.bytes_per_step;
+  fresh.shared_memory = state_->stats.shared_memory;
+  state_->stats = fresh;
 }
 
 }  // namespace ember::dist

@@ -25,7 +25,9 @@
 /// that got no gradient on a rank counts as zeros there -- and the averages
 /// are written into .grad (or .grad becomes a view of them, with
 /// gradient_as_bucket_view). A parameter that no rank used keeps its .grad as
-/// it was (undefined after zero_grad()).
+/// it was (undefined after zero_grad()). When all ranks share one machine the
+/// buckets live in shared memory instead, and at the end of backward each rank
+/// sums its share of every bucket straight from its peers' (shared_memory).
 #include <cstdint>
 #include <memory>
 #include <type_traits>
@@ -50,15 +52,21 @@ struct DistributedDataParallelOptions {
   /// After a synchronised backward each .grad is a view into its bucket (default false, as PyTorch's
   /// gradient_as_bucket_view): one copy a step instead of two, but the next backward overwrites it.
   EMBER_OPTION(DistributedDataParallelOptions, bool, gradient_as_bucket_view, false)
+  /// When every rank is on this machine, reduce the buckets through memory all of them map
+  /// (dist/shared_reduce.h) instead of MPI messages (default true). Falls back to MPI, with
+  /// EMBER_DIST_VERBOSE saying why, when the shared memory cannot be had.
+  EMBER_OPTION(DistributedDataParallelOptions, bool, shared_memory, true)
 };
 
 /// What the reducer did, summed over the backward passes it synchronised.
 struct ReducerStats {
   std::int64_t steps = 0;            // backward passes synchronised
   double seconds = 0;                // time on the backward thread in the reducer (copies, all-reduce, waits)
-  double wait_seconds = 0;           // of which: waiting for all-reduces after backward ended
+  double wait_seconds = 0;           // of which: after backward ended, waiting for the all-reduces
+                                     // (with shared memory: the whole reduction, which runs there)
   double copy_seconds = 0;           // of which: packing gradients into the buckets and the averages out
   std::int64_t bytes_per_step = 0;   // all-reduced per step (gradients and the used-flags)
+  bool shared_memory = false;        // the buckets are reduced through shared memory, not MPI messages
 };
 
 /// The gradient synchronisation behind DistributedDataParallel, for any module.

@@ -3,10 +3,15 @@
 // values are computed locally from what each rank knows it contributed.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <thread>
 
 #include <ember/dist/dist.h>
+#include <ember/dist/shared_reduce.h>
 #include <ember/dist/transport.h>
 #include <ember/ember.h>
 
@@ -191,10 +196,12 @@ std::vector<Tensor> expected_grads(const TwoLayer& model, bool extra_on_rank0_on
   return expected_grads_when(model, [&](int r) { return extra_on_rank0_only && r == 0; });
 }
 
-void check_ddp(dist::DistributedDataParallelOptions options, bool extra_on_rank0_only, bool set_to_none = true) {
+// Through shared memory (all test ranks share this machine) and through MPI messages.
+void check_ddp_with(dist::DistributedDataParallelOptions options, bool extra_on_rank0_only, bool set_to_none) {
   manual_seed(static_cast<std::uint64_t>(R()));  // a different init on every rank
   TwoLayer model;
   dist::DistributedDataParallel ddp(model, options);
+  EXPECT_EQ(ddp.reducer().stats().shared_memory, options.shared_memory());
   // Rank 0's parameters everywhere now.
   for (const Tensor& p : model->parameters()) {
     TensorList all = dist::all_gather(p.detach());
@@ -218,6 +225,14 @@ void check_ddp(dist::DistributedDataParallelOptions options, bool extra_on_rank0
     }
   }
   EXPECT_EQ(ddp.reducer().stats().steps, 3);
+}
+
+void check_ddp(dist::DistributedDataParallelOptions options, bool extra_on_rank0_only, bool set_to_none = true) {
+  for (bool shared : {true, false}) {
+    SCOPED_TRACE(shared ? "shared memory" : "MPI messages");
+    check_ddp_with(dist::DistributedDataParallelOptions(options).shared_memory(shared), extra_on_rank0_only,
+                   set_to_none);
+  }
 }
 
 TEST(DistributedDataParallel, AveragesGradientsOneBucket) { check_ddp({}, false); }
@@ -255,9 +270,11 @@ TEST(DistributedDataParallel, NoSyncUseCountsWhenTheSyncPassSkipsAParameter) {
   // averaged; the other parameters get the average of both passes' sum. With
   // the view, a first synchronised step makes the gradients bucket views, and
   // zero_grad(false) keeps them so, so the no_sync pass accumulates into the bucket.
-  for (bool view : {false, true}) {
+  for (int mode = 0; mode < 4; ++mode) {
+    const bool view = mode & 1, shared = mode & 2;
     TwoLayer model;
-    dist::DistributedDataParallel ddp(model, dist::DistributedDataParallelOptions().gradient_as_bucket_view(view));
+    dist::DistributedDataParallel ddp(
+        model, dist::DistributedDataParallelOptions().gradient_as_bucket_view(view).shared_memory(shared));
     const std::vector<Tensor> with_extra = expected_grads_when(model, [](int) { return true; });
     const std::vector<Tensor> without = expected_grads_when(model, [](int) { return false; });
     model->use_extra = true;
@@ -277,6 +294,70 @@ TEST(DistributedDataParallel, NoSyncUseCountsWhenTheSyncPassSkipsAParameter) {
       else if (without[i].defined()) expect_close(p.grad(), with_extra[i] + without[i], 1e-5, name);
     }
   }
+}
+
+TEST(DistributedDataParallel, GradientsThatAreBucketViewsOutliveTheReducer) {
+  // With shared memory the buckets are a mapping that each .grad view keeps alive.
+  TwoLayer model;
+  auto ddp = std::make_unique<dist::DistributedDataParallel<TwoLayer>>(
+      model, dist::DistributedDataParallelOptions().gradient_as_bucket_view(true));
+  ASSERT_TRUE(ddp->reducer().stats().shared_memory);
+  const std::vector<Tensor> expected = expected_grads(model, false);  // from rank 0's parameters
+  (*ddp)(input_of(R())).pow(2).sum().backward();
+  ddp.reset();
+  const TensorList params = model->parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (!expected[i].defined()) continue;
+    expect_close(params[i].grad(), expected[i], 1e-5, "after the reducer is gone");
+    params[i].grad().mul_(2.0);  // still writable memory
+    expect_close(params[i].grad(), expected[i] * 2.0, 1e-5, "written after the reducer is gone");
+  }
+}
+
+TEST(SharedReduce, SumsEveryBufferOverTheRanksBitwiseAlike) {
+  using dist::detail::SharedReduce;
+  // Empty, one element, and more than one 1024-element chunk per rank, in both dtypes.
+  const std::vector<SharedReduce::Spec> specs = {
+      {0, DType::Float32}, {1, DType::Float64}, {1000, DType::Float32}, {5003, DType::Float64}};
+  SharedReduce reduce(specs);
+  auto ramp = [](const SharedReduce::Spec& s) {  // 1, 2, ..., numel
+    return arange(1.0, static_cast<double>(s.numel) + 1.0, 1.0, s.dtype);
+  };
+  for (int round = 0; round < 2; ++round) {  // buffers are reused
+    for (std::size_t k = 0; k < specs.size(); ++k) {
+      Tensor b = reduce.buffer(k);
+      ASSERT_EQ(b.numel(), specs[k].numel);
+      ASSERT_EQ(b.dtype(), specs[k].dtype);
+      NoGradGuard no_grad;
+      b.copy_(ramp(specs[k]) * static_cast<double>(R() + 1 + round));
+    }
+    reduce.sum(0.5);
+    for (std::size_t k = 0; k < specs.size(); ++k) {
+      const Tensor b = reduce.buffer(k);
+      // 0.5 * sum over r of (r + 1 + round) * (j + 1): small integers and halves, exact in float.
+      const double factor = 0.5 * (W() * (W() + 1) / 2 + W() * round);
+      const Tensor want = ramp(specs[k]) * factor;
+      expect_close(b, want, 0, fmt::format("buffer {} round {}", k, round));
+      const TensorList all = dist::all_gather(b);
+      for (int r = 1; r < W(); ++r) expect_close(all[r], all[0], 0, "the same on every rank");
+    }
+  }
+}
+
+TEST(SharedReduce, LeavesNothingInDevShm) {
+  using dist::detail::SharedReduce;
+  SharedReduce reduce({{16, DType::Float32}});
+  // Rank 0 named the object after its pid; once every rank has it mapped the name is gone.
+  Tensor pid = full({1}, static_cast<double>(getpid()), DType::Int64);
+  dist::broadcast(pid, 0);
+  const std::string prefix = fmt::format("ember-dist-{}-", pid.item<std::int64_t>());
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm"))
+    EXPECT_NE(entry.path().filename().string().rfind(prefix, 0), 0u) << entry.path();
+  reduce.sum(1.0);
+}
+
+TEST(SharedReduce, NeedsFloatingBuffers) {
+  EXPECT_THROW(dist::detail::SharedReduce({{4, DType::Int64}}), Error);
 }
 
 TEST(DistributedDataParallel, BucketsFollowReverseRegistrationOrder) {
