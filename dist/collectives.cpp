@@ -163,11 +163,16 @@ void initialize(int* argc, char*** argv) {
   g.previous_terminate = std::set_terminate(terminate_handler);
   // N ranks on one machine each running all its cores would fight over them.
   if (!std::getenv("OMP_NUM_THREADS")) set_num_threads(std::max(1, get_num_threads() / g.local_size));
-  if (const char* v = std::getenv("EMBER_DIST_VERBOSE"); v && *v && std::string(v) != "0" && g.rank == 0)
+  if (detail::verbose() && g.rank == 0)
     fmt::print(stderr, "ember.dist: {} ranks, {} on this machine; {}\n", g.world, g.local_size, g.transport);
 }
 
 }  // namespace
+
+bool detail::verbose() {
+  const char* v = std::getenv("EMBER_DIST_VERBOSE");
+  return v && *v && std::string(v) != "0";
+}
 
 // ---- Init ----
 Init::Init(int& argc, char**& argv) { initialize(&argc, &argv); }

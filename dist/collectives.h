@@ -88,4 +88,9 @@ std::chrono::milliseconds timeout();
 /// Prints "ember.dist: rank R of W failed: <why>" to stderr and ends the whole job (MPI_Abort).
 [[noreturn]] void abort(const std::string& why, int code = 1);
 
+namespace detail {
+/// EMBER_DIST_VERBOSE is set and not "0": dist then says on stderr (rank 0) what it chose and why.
+bool verbose();
+}  // namespace detail
+
 }  // namespace ember::dist

@@ -17,7 +17,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/autograd/hooks.h"
@@ -30,10 +29,6 @@ namespace ember::dist {
 namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-bool verbose() {
-  const char* v = std::getenv("EMBER_DIST_VERBOSE");
-  return v && *v && std::string(v) != "0";
-}
 
 // FNV-1a over the names, shapes and dtypes of the parameters and buffers.
 std::int64_t signature(const NamedTensors& params, const NamedTensors& buffers) {
@@ -291,7 +286,7 @@ Reducer::Reducer(std::shared_ptr<nn::Module> module, DistributedDataParallelOpti
     try {
       s.shared = std::make_unique<detail::SharedReduce>(specs);
     } catch (const Error& e) {
-      if (verbose() && rank() == 0) fmt::print(stderr, "ember.dist: DistributedDataParallel uses MPI messages: {}\n", e.what());
+      if (detail::verbose() && rank() == 0) fmt::print(stderr, "ember.dist: DistributedDataParallel uses MPI messages: {}\n", e.what());
     }
   }
   for (std::size_t k = 0; k < s.buckets.size(); ++k) {

@@ -44,6 +44,13 @@ std::size_t round_up(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign;
 
 std::string errno_text(int err) { return std::strerror(err); }
 
+std::string map_fd(int fd, std::size_t bytes, SharedReduce::Mapping& map) {
+  map.base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (map.base == MAP_FAILED) return fmt::format("mmap of {} bytes failed: {}", bytes, errno_text(errno));
+  map.bytes = bytes;
+  return "";
+}
+
 // Rank 0: creates, sizes and maps the object. Returns "" or why it failed.
 std::string create(const std::string& name, std::size_t bytes, SharedReduce::Mapping& map) {
   const int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
@@ -54,9 +61,7 @@ std::string create(const std::string& name, std::size_t bytes, SharedReduce::Map
   } else if (const int err = posix_fallocate(fd, 0, static_cast<off_t>(bytes)); err != 0) {
     why = fmt::format("reserving {} bytes for {} failed: {}", bytes, name, errno_text(err));
   } else {
-    map.base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (map.base == MAP_FAILED) why = fmt::format("mmap of {} bytes failed: {}", bytes, errno_text(errno));
-    else map.bytes = bytes;
+    why = map_fd(fd, bytes, map);
   }
   close(fd);
   return why;
@@ -71,9 +76,7 @@ std::string attach(const std::string& name, std::size_t bytes, SharedReduce::Map
   if (fstat(fd, &st) != 0 || static_cast<std::size_t>(st.st_size) < bytes) {
     why = fmt::format("{} holds {} bytes, {} expected", name, static_cast<long long>(st.st_size), bytes);
   } else {
-    map.base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (map.base == MAP_FAILED) why = fmt::format("mmap of {} bytes failed: {}", bytes, errno_text(errno));
-    else map.bytes = bytes;
+    why = map_fd(fd, bytes, map);
   }
   close(fd);
   return why;

@@ -3,6 +3,7 @@
 // values are computed locally from what each rank knows it contributed.
 #include <gtest/gtest.h>
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -354,6 +355,24 @@ TEST(SharedReduce, LeavesNothingInDevShm) {
   for (const auto& entry : std::filesystem::directory_iterator("/dev/shm"))
     EXPECT_NE(entry.path().filename().string().rfind(prefix, 0), 0u) << entry.path();
   reduce.sum(1.0);
+}
+
+TEST(SharedReduce, MoreThanDevShmHoldsIsAnErrorOnEveryRank) {
+  // Twice the size of /dev/shm: rank 0's posix_fallocate refuses it at once
+  // (tmpfs checks the size before it allocates), and every rank throws.
+  struct statvfs fs {};
+  std::int64_t numel = 0;
+  if (R() == 0 && statvfs("/dev/shm", &fs) == 0) numel = static_cast<std::int64_t>(fs.f_blocks * fs.f_frsize / 2);
+  Tensor n = full({1}, static_cast<double>(numel), DType::Int64);
+  dist::broadcast(n, 0);
+  if (n.item<std::int64_t>() == 0) GTEST_SKIP() << "no /dev/shm to measure";
+  try {
+    dist::detail::SharedReduce reduce({{n.item<std::int64_t>(), DType::Float32}});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no shared-memory all-reduce"), std::string::npos) << e.what();
+  }
+  dist::barrier();  // still in step
 }
 
 TEST(SharedReduce, NeedsFloatingBuffers) {
