@@ -64,6 +64,7 @@ std::string create(const std::string& name, std::size_t bytes, SharedReduce::Map
     why = map_fd(fd, bytes, map);
   }
   close(fd);
+  if (!why.empty()) shm_unlink(name.c_str());  // nothing left behind in /dev/shm
   return why;
 }
 

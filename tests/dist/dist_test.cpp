@@ -345,15 +345,19 @@ TEST(SharedReduce, SumsEveryBufferOverTheRanksBitwiseAlike) {
   }
 }
 
-TEST(SharedReduce, LeavesNothingInDevShm) {
-  using dist::detail::SharedReduce;
-  SharedReduce reduce({{16, DType::Float32}});
-  // Rank 0 named the object after its pid; once every rank has it mapped the name is gone.
+// Rank 0 names the shared-memory objects after its pid: none may be left.
+void expect_nothing_in_dev_shm() {
   Tensor pid = full({1}, static_cast<double>(getpid()), DType::Int64);
   dist::broadcast(pid, 0);
   const std::string prefix = fmt::format("ember-dist-{}-", pid.item<std::int64_t>());
   for (const auto& entry : std::filesystem::directory_iterator("/dev/shm"))
     EXPECT_NE(entry.path().filename().string().rfind(prefix, 0), 0u) << entry.path();
+}
+
+TEST(SharedReduce, LeavesNothingInDevShm) {
+  using dist::detail::SharedReduce;
+  SharedReduce reduce({{16, DType::Float32}});
+  expect_nothing_in_dev_shm();  // once every rank has it mapped the name is gone
   reduce.sum(1.0);
 }
 
@@ -372,7 +376,7 @@ TEST(SharedReduce, MoreThanDevShmHoldsIsAnErrorOnEveryRank) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no shared-memory all-reduce"), std::string::npos) << e.what();
   }
-  dist::barrier();  // still in step
+  expect_nothing_in_dev_shm();  // the object rank 0 created and could not fill is gone too
 }
 
 TEST(SharedReduce, NeedsFloatingBuffers) {
