@@ -7,7 +7,7 @@
 // Why a used-flag per parameter rides in each bucket: it tells, for free
 // within the same all-reduce, whether any rank produced a gradient, so a
 // parameter no rank used keeps an undefined .grad, as in PyTorch.
-// Why shared memory when every rank is on one machine: the CNN's 1.7 MB of
+// Why shared memory when every rank is on one machine: the CNN's 4.8 MB of
 // gradients went through MPI as pack, send, reduce, send back and unpack;
 // with the buckets in memory all ranks map, a rank sums its slice from its
 // peers' buckets in one pass (shared_reduce.h). Nothing then overlaps with
@@ -91,7 +91,7 @@ struct Reducer::State {
   // and starts its all-reduce. With shared memory: packs only; the sum divides.
   void launch(Bucket& b) {
     NoGradGuard no_grad;
-    const double world = shared ? 1.0 : static_cast<double>(world_size());
+    const double divisor = shared ? 1.0 : static_cast<double>(world_size());
     const auto t0 = Clock::now();
     for (std::size_t k = 0; k < b.params.size(); ++k) {
       const std::size_t i = b.params[k];
@@ -101,10 +101,10 @@ struct Reducer::State {
       const Tensor g = p.grad();
       if (used[i] && g.defined()) {
         // Each rank sends gradient / world (as PyTorch's DDP divides before the all-reduce),
-        // so the sum is the mean. A gradient that is the bucket's own view
+        // so the sum is the mean (the shared sum scales instead). A gradient that is the bucket's own view
         // (gradient_as_bucket_view, accumulated into) is already in place.
-        if (!is_slot(g, slot)) divided_copy(slot, g, world);
-        else if (world != 1.0) slot.div_(world);
+        if (!is_slot(g, slot)) divided_copy(slot, g, divisor);
+        else if (divisor != 1.0) slot.div_(divisor);
         flag.fill_(1.0);
       } else {
         if (g.defined() && is_slot(g, slot)) p.set_grad(g.clone());  // kept as it was should no rank use it
@@ -117,16 +117,16 @@ struct Reducer::State {
     b.launched = true;
   }
 
-  // slot = g / world in one pass over both (slot: a contiguous narrow of a bucket).
-  static void divided_copy(Tensor& slot, const Tensor& g, double world) {
-    if (world == 1.0 || g.is_opaque() || !g.is_contiguous() || g.dtype() != slot.dtype()) {
+  // slot = g / divisor in one pass over both (slot: a contiguous narrow of a bucket).
+  static void divided_copy(Tensor& slot, const Tensor& g, double divisor) {
+    if (divisor == 1.0 || g.is_opaque() || !g.is_contiguous() || g.dtype() != slot.dtype()) {
       slot.view(g.sizes()).copy_(g);
-      if (world != 1.0) slot.div_(world);
+      if (divisor != 1.0) slot.div_(divisor);
       return;
     }
     dispatch_floating(slot.dtype(), "DistributedDataParallel", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      const T w = static_cast<T>(world);
+      const T w = static_cast<T>(divisor);
       T* out = slot.data_ptr<T>();
       const T* in = g.data_ptr<T>();
       parallel_for(0, slot.numel(), kParallelGrain, [&](std::int64_t b, std::int64_t e) {
