@@ -48,6 +48,7 @@ struct DistributedDataParallelOptions {
   /// Broadcast rank 0's buffers (batch norm's running statistics) before each training forward (default true).
   EMBER_OPTION(DistributedDataParallelOptions, bool, broadcast_buffers, true)
   /// Start each bucket's all-reduce as soon as it is full (default true); off: all after backward.
+  /// (Through shared memory the sum always runs after backward; buckets are packed as they fill.)
   EMBER_OPTION(DistributedDataParallelOptions, bool, overlap, true)
   /// After a synchronised backward each .grad is a view into its bucket (default false, as PyTorch's
   /// gradient_as_bucket_view): one copy a step instead of two, but the next backward overwrites it.
