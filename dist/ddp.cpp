@@ -59,6 +59,7 @@ struct Bucket {
   std::size_t pending = 0;             // parameters not yet ready this pass
   bool launched = false;
   Work work;
+  std::int64_t numel() const { return grad_numel + static_cast<std::int64_t>(params.size()); }
 };
 
 struct Reducer::State {
@@ -276,13 +277,11 @@ Reducer::Reducer(std::shared_ptr<nn::Module> module, DistributedDataParallelOpti
     s.bucket_of[j] = s.buckets.size() - 1;
   }
   // Shared memory if wanted and possible; the same decision on every rank
-  // (the models match, and SharedReduce throws on all ranks alike).
-  const bool floating32or64 = std::all_of(s.buckets.begin(), s.buckets.end(), [](const Bucket& b) {
-    return b.dtype == DType::Float32 || b.dtype == DType::Float64;
-  });
-  if (options.shared_memory() && !s.buckets.empty() && floating32or64 && detail::SharedReduce::possible()) {
+  // (the models match, and SharedReduce throws on all ranks alike, for a
+  // dtype it cannot sum too).
+  if (options.shared_memory() && !s.buckets.empty() && detail::SharedReduce::possible()) {
     std::vector<detail::SharedReduce::Spec> specs;
-    for (const Bucket& b : s.buckets) specs.push_back({b.grad_numel + static_cast<std::int64_t>(b.params.size()), b.dtype});
+    for (const Bucket& b : s.buckets) specs.push_back({b.numel(), b.dtype});
     try {
       s.shared = std::make_unique<detail::SharedReduce>(specs);
     } catch (const Error& e) {
@@ -291,10 +290,9 @@ Reducer::Reducer(std::shared_ptr<nn::Module> module, DistributedDataParallelOpti
   }
   for (std::size_t k = 0; k < s.buckets.size(); ++k) {
     Bucket& b = s.buckets[k];
-    const std::int64_t n = b.grad_numel + static_cast<std::int64_t>(b.params.size());
-    b.buffer = s.shared ? s.shared->buffer(k) : empty({n}, b.dtype);
+    b.buffer = s.shared ? s.shared->buffer(k) : empty({b.numel()}, b.dtype);
     b.buffer.zero_();
-    s.stats.bytes_per_step += n * static_cast<std::int64_t>(itemsize(b.dtype));
+    s.stats.bytes_per_step += b.numel() * static_cast<std::int64_t>(itemsize(b.dtype));
   }
   s.stats.shared_memory = s.shared != nullptr;
   s.ready.assign(s.params.size(), 0);
