@@ -129,21 +129,36 @@ TEST(Collectives, APeerThatDoesNotComeTimesOut) {
   dist::barrier();
 }
 
-TEST(Transport, TheUsersSettingWinsOverTheProbe) {
-  constexpr const char* var = "OMPI_MCA_btl_vader_single_copy_mechanism";
-  const char* before = std::getenv(var);
-  const std::string saved = before ? before : "";
-  setenv(var, "cma", 1);
-  EXPECT_NE(dist::detail::choose_shared_memory_transport().find("as OMPI_MCA"), std::string::npos);
-  EXPECT_STREQ(std::getenv(var), "cma");
-  unsetenv(var);
-  const std::string chosen = dist::detail::choose_shared_memory_transport();  // measures
-  const double speed = dist::detail::single_copy_speed(std::size_t{1} << 20);
-  EXPECT_GE(speed, 0.0);
-  if (chosen.find("single copy") != std::string::npos) EXPECT_EQ(std::getenv(var), nullptr) << chosen;
-  else EXPECT_STREQ(std::getenv(var), "none") << chosen;
-  if (before) setenv(var, saved.c_str(), 1);
-  else unsetenv(var);
+// Single copy (CMA) is off unless asked for, and then only if it works, copies
+// correctly and is fast enough; the user's own OpenMPI setting wins over all.
+TEST(Transport, SingleCopyOnlyWhenAskedForAndSound) {
+  using dist::detail::choose_transport;
+  using dist::detail::SingleCopyProbe;
+  int probes = 0;
+  auto probe = [&](SingleCopyProbe p) { return [&probes, p] { ++probes; return p; }; };
+  const SingleCopyProbe fast{true, true, 0.9}, slow{true, true, 0.1}, refused{false, false, 0.0}, wrong{true, false, 0.9};
+  EXPECT_EQ(choose_transport(nullptr, nullptr, probe(fast)).single_copy, "none");
+  EXPECT_EQ(choose_transport(nullptr, "0", probe(fast)).single_copy, "none");
+  EXPECT_EQ(probes, 0) << "the default does not probe";
+  EXPECT_EQ(choose_transport(nullptr, "1", probe(fast)).single_copy, "cma");
+  EXPECT_EQ(choose_transport(nullptr, "1", probe(slow)).single_copy, "none");
+  EXPECT_EQ(choose_transport(nullptr, "1", probe(refused)).single_copy, "none");
+  const auto bad = choose_transport(nullptr, "1", probe(wrong));
+  EXPECT_EQ(bad.single_copy, "none");
+  EXPECT_NE(bad.why.find("wrong bytes"), std::string::npos) << bad.why;
+  EXPECT_EQ(probes, 4);
+  const auto user = choose_transport("cma", nullptr, probe(refused));
+  EXPECT_EQ(user.single_copy, "");
+  EXPECT_NE(user.why.find("OMPI_MCA_btl_vader_single_copy_mechanism=cma"), std::string::npos) << user.why;
+  EXPECT_EQ(probes, 4);
+}
+
+TEST(Transport, TheProbeChecksTheBytes) {
+  const auto p = dist::detail::probe_single_copy(std::size_t{1} << 20);
+  if (p.works) {
+    EXPECT_TRUE(p.correct);
+    EXPECT_GT(p.speed, 0.0);
+  }
 }
 
 // ---- DistributedDataParallel ----
