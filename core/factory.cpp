@@ -154,7 +154,23 @@ void flatten(const NestedList& l, std::size_t depth, const Shape& shape, std::st
 }
 }  // namespace
 
-Tensor tensor(const NestedList& values, DType dtype) {
+namespace {
+// Every number in the list satisfies `is` (and there is at least one).
+template <class Is>
+bool all_numbers(const NestedList& l, Is is) {
+  if (l.is_number()) return is(l);
+  if (l.items().empty()) return false;
+  for (const NestedList& item : l.items())
+    if (!all_numbers(item, is)) return false;
+  return true;
+}
+}  // namespace
+
+Tensor tensor(const NestedList& values, std::optional<DType> dtype_or_inferred) {
+  const DType dtype = dtype_or_inferred.value_or(
+      all_numbers(values, [](const NestedList& n) { return n.is_integer(); })   ? DType::Int64
+      : all_numbers(values, [](const NestedList& n) { return n.is_bool(); }) ? DType::Bool
+                                                                               : kDefaultDType);
   Shape shape;  // from the first entry at each depth
   for (const NestedList* l = &values; !l->is_number(); l = &l->items().front()) {
     shape.push_back(static_cast<std::int64_t>(l->items().size()));

@@ -2,6 +2,8 @@
 /// Tensor factories. All return new contiguous tensors without history; call
 /// requires_grad_() on the result to make it a leaf of a graph.
 #include <initializer_list>
+#include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "ember/core/tensor.h"
@@ -50,12 +52,22 @@ Tensor from_vector(const std::vector<T>& values, std::optional<Shape> shape = st
 
 /// A number or a nested list of them, as tensor() takes it: 2.5, {1, 2, 3},
 /// {{1, 2}, {3, 4}}, the column {{3}, {-2}}, {} (empty), any depth.
+/// An integer literal is remembered as one, so tensor({2, 0}) is int64 as in PyTorch.
 class NestedList {
  public:
   NestedList() = default;
   NestedList(double value) : value_(value), is_number_(true) {}  // NOLINT(google-explicit-constructor)
+  NestedList(float value) : value_(value), is_number_(true) {}   // NOLINT(google-explicit-constructor)
+  NestedList(bool value) : value_(value ? 1.0 : 0.0), is_number_(true), is_bool_(true) {}  // NOLINT
+  template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  NestedList(I value)  // NOLINT(google-explicit-constructor)
+      : value_(static_cast<double>(value)), is_number_(true), is_integer_(true) {}
   NestedList(std::initializer_list<NestedList> items) : items_(items) {}
   bool is_number() const { return is_number_; }
+  /// An integer literal (tensor() infers int64 when every number is one).
+  bool is_integer() const { return is_integer_; }
+  /// A bool literal (tensor() infers bool when every number is one).
+  bool is_bool() const { return is_bool_; }
   double value() const { return value_; }
   const std::vector<NestedList>& items() const { return items_; }
 
@@ -63,12 +75,17 @@ class NestedList {
   std::vector<NestedList> items_;
   double value_ = 0;
   bool is_number_ = false;
+  bool is_integer_ = false;
+  bool is_bool_ = false;
 };
 
-/// A tensor from nested lists, shaped by their nesting: tensor({1, 2, 3}) is [3],
-/// tensor({{1, 2}, {3, 4}}) [2, 2], tensor({{3}, {-2}}) [2, 1], tensor(2.5) 0-d
-/// (float32 unless dtype says otherwise). Lists at one depth must be equally long.
-Tensor tensor(const NestedList& values, DType dtype = kDefaultDType);
+/// A tensor from nested lists, shaped by their nesting: tensor({1.5, 2, 3}) is [3],
+/// tensor({{1., 2.}, {3., 4.}}) [2, 2], tensor({{3.}, {-2.}}) [2, 1], tensor(2.5) 0-d.
+/// Without a dtype, as in PyTorch: int64 when every number is an integer literal
+/// (tensor({2, 0}) is an index tensor), bool when every one is true or false,
+/// float32 otherwise (and for an empty list).
+/// Lists at one depth must be equally long.
+Tensor tensor(const NestedList& values, std::optional<DType> dtype = std::nullopt);
 /// A 0-d tensor holding one value.
 Tensor scalar_tensor(double value, DType dtype = kDefaultDType);
 

@@ -54,13 +54,19 @@ std::atomic<int>& wanted_threads() {
   return n;
 }
 
-// EMBER_LOAD_GUARD=0 turns the fall-back off (to measure what it saves).
+std::atomic<bool>& deterministic() {
+  static std::atomic<bool> on{false};
+  return on;
+}
+
+// EMBER_LOAD_GUARD=0 turns the fall-back off (to measure what it saves), and so
+// does use_deterministic_algorithms(true).
 bool guard_enabled() {
   static const bool on = [] {
     const char* env = std::getenv("EMBER_LOAD_GUARD");
     return !(env && std::string(env) == "0");
   }();
-  return on;
+  return on && !deterministic().load(std::memory_order_relaxed);
 }
 
 detail::LoadGuard& guard() {
@@ -77,11 +83,14 @@ void set_num_threads(int n) {
 
 int get_num_threads() { return wanted_threads(); }
 
+void use_deterministic_algorithms(bool on) { deterministic() = on; }
+bool are_deterministic_algorithms_enabled() { return deterministic(); }
+
 namespace detail {
 
 int threads_for_call() {
   thread_local int applied = 0;
-  const bool one = guard().may_be_throttled() && guard().throttled(now_ns());
+  const bool one = guard_enabled() && guard().may_be_throttled() && guard().throttled(now_ns());
   const int n = one ? 1 : wanted_threads().load();
   if (n != applied) {
     omp_set_num_threads(n);  // this thread's count; oneDNN reads it too

@@ -14,6 +14,17 @@ namespace ember {
 void set_num_threads(int n);
 int get_num_threads();
 
+/// As torch.use_deterministic_algorithms: while on, the thread count stays what
+/// set_num_threads() says (the load guard never lowers it), so a run repeats
+/// bit for bit at a given thread count, loaded machine or not. Ember's own
+/// reductions give the same bits at every thread count either way; oneDNN's
+/// matmul and convolution kernels split their sums by thread count, so a
+/// change of thread count (the guard's fall-back included) can change the last
+/// bits of their results. Off by default: under a competing load the guard's
+/// fall-back to one thread keeps a step from taking many times as long.
+void use_deterministic_algorithms(bool on);
+bool are_deterministic_algorithms_enabled();
+
 /// Ranges shorter than this run serially: below it, waking threads costs more than it saves.
 constexpr std::int64_t kParallelGrain = 131072;
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -198,6 +199,33 @@ class Tensor {
   Tensor max() const;
   Tensor min() const;
   Tensor argmax(std::int64_t dim, bool keepdim = false) const;
+  // LibTorch's method spellings of ops/ops.h's free functions (ops/tensor_methods.cpp).
+  Tensor sum(std::int64_t dim, bool keepdim = false) const;
+  Tensor mean(std::int64_t dim, bool keepdim = false) const;
+  /// (values, indices) along dim, as LibTorch's tuple: auto [v, i] = x.max(1), std::get<1>(x.max(1)).
+  std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;
+  Tensor argmin(std::int64_t dim, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> topk(std::int64_t k, std::int64_t dim = -1, bool largest = true, bool sorted = true) const;
+  /// Elementwise comparisons, bool results (broadcasting).
+  Tensor eq(const Tensor& other) const;
+  Tensor ne(const Tensor& other) const;
+  Tensor lt(const Tensor& other) const;
+  Tensor le(const Tensor& other) const;
+  Tensor gt(const Tensor& other) const;
+  Tensor ge(const Tensor& other) const;
+  Tensor eq(double other) const;
+  Tensor ne(double other) const;
+  Tensor lt(double other) const;
+  Tensor le(double other) const;
+  Tensor gt(double other) const;
+  Tensor ge(double other) const;
+  Tensor clamp(std::optional<double> min, std::optional<double> max = std::nullopt) const;
+  Tensor masked_fill(const Tensor& mask, double value) const;
+  Tensor masked_fill(const Tensor& mask, const Tensor& value) const;
+  Tensor index_select(std::int64_t dim, const Tensor& index) const;
+  /// 2-d matrix product (matmul without broadcasting).
+  Tensor mm(const Tensor& other) const;
   Tensor exp() const;
   Tensor log() const;
   Tensor sqrt() const;
@@ -224,6 +252,8 @@ class Tensor {
   Tensor& copy_(const Tensor& src);
   Tensor& uniform_(double from = 0.0, double to = 1.0);
   Tensor& normal_(double mean = 0.0, double std = 1.0);
+  Tensor& masked_fill_(const Tensor& mask, double value);
+  Tensor& clamp_(std::optional<double> min, std::optional<double> max = std::nullopt);
 
   // ---- autograd (autograd/) ----
   bool requires_grad() const;

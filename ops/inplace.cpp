@@ -145,6 +145,13 @@ Tensor& Tensor::copy_(const Tensor& src) {
     return ember::expand(src.dtype() == s.dtype() || !src.is_floating_point() ? src : src.to(s.dtype()), s.sizes());
   });
 }
+Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
+  kernels::check_defined(mask, "masked_fill_");
+  return apply_inplace(*this, "masked_fill_", {mask}, [&](const Tensor& s) { return ember::masked_fill(s, mask, value); });
+}
+Tensor& Tensor::clamp_(std::optional<double> min, std::optional<double> max) {
+  return apply_inplace(*this, "clamp_", {}, [&](const Tensor& s) { return ember::clamp(s, min, max); });
+}
 Tensor& Tensor::uniform_(double from, double to) {
   EMBER_CHECK(from <= to, "uniform_: expects from <= to, got from={} to={}", from, to);
   return random_fill(*this, "uniform_", [&](const CounterStream& st, std::uint64_t i) {

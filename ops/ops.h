@@ -71,6 +71,9 @@ Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, Shape dims, bool keepdim = false);
 Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, Shape dims, bool keepdim = false);
+/// One dim, as LibTorch's sum(x, 1) and mean(x, 1, true).
+Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim = false);
+Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim = false);
 /// Variance over dims (all when empty), with Bessel's correction by default (correction = 1).
 Tensor var(const Tensor& x, Shape dims = {}, std::int64_t correction = 1, bool keepdim = false);
 /// Standard deviation: sqrt(var(x, dims, correction, keepdim)).

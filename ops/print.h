@@ -14,8 +14,14 @@ namespace ember {
 
 std::string to_string(const Tensor& t);
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
+/// A shape as LibTorch prints sizes(): [2, 3].
+std::ostream& operator<<(std::ostream& os, const Shape& shape);
 
 }  // namespace ember
+
+// std::cout << x.sizes() finds the shape's printer without `using namespace
+// ember`, as LibTorch's IntArrayRef does by ADL (Shape is a std::vector).
+using ember::operator<<;
 
 template <>
 struct fmt::formatter<ember::Tensor> : fmt::formatter<std::string> {

@@ -3,6 +3,7 @@
 // rest are compositions.
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <mutex>
 
 #include "ember/autograd/function.h"
@@ -77,19 +78,18 @@ void reduce_into(const Tensor& out, const Tensor& x, const std::vector<bool>& ma
                               });
   };
   if (M == 1) {
-    // One output: split the reduced elements, then combine the partials in order
-    // so the result does not depend on thread timing.
-    std::vector<std::pair<std::int64_t, Acc>> partials;
-    std::mutex mu;
-    parallel_for(0, R, kParallelGrain, [&](std::int64_t b, std::int64_t e) {
-      Acc acc = init;
-      accumulate(acc, 0, b, e);
-      std::lock_guard<std::mutex> lock(mu);
-      partials.emplace_back(b, acc);
+    // One output: the reduced elements in blocks of a fixed length, each its own
+    // partial, combined in block order. The blocks do not depend on how many
+    // threads run them, so neither does the result (bit for bit).
+    const std::int64_t blocks = (R + kParallelGrain - 1) / kParallelGrain;
+    std::unique_ptr<Acc[]> partials(new Acc[static_cast<std::size_t>(blocks)]);
+    for (std::int64_t k = 0; k < blocks; ++k) partials[static_cast<std::size_t>(k)] = init;
+    parallel_for(0, blocks, 2, [&](std::int64_t kb, std::int64_t ke) {
+      for (std::int64_t k = kb; k < ke; ++k)
+        accumulate(partials[static_cast<std::size_t>(k)], 0, k * kParallelGrain, std::min(R, (k + 1) * kParallelGrain));
     });
-    std::sort(partials.begin(), partials.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     Acc total = init;
-    for (auto& [_, acc] : partials) combine(total, acc);
+    for (std::int64_t k = 0; k < blocks; ++k) combine(total, partials[static_cast<std::size_t>(k)]);
     po[0] = finish(total);
     return;
   }
@@ -207,7 +207,8 @@ Tensor sum(const Tensor& x, Shape dims, bool keepdim) {
   return out;
 }
 
-Tensor sum(const Tensor& x) { return sum(x, {}, false); }
+Tensor sum(const Tensor& x) { return sum(x, Shape{}, false); }
+Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) { return sum(x, Shape{dim}, keepdim); }
 
 Tensor mean(const Tensor& x, Shape dims, bool keepdim) {
   auto mask = reduced_mask(x, dims, "mean");
@@ -215,7 +216,8 @@ Tensor mean(const Tensor& x, Shape dims, bool keepdim) {
   return sum(x, dims, keepdim) / static_cast<double>(reduced_count(x, mask));
 }
 
-Tensor mean(const Tensor& x) { return mean(x, {}, false); }
+Tensor mean(const Tensor& x) { return mean(x, Shape{}, false); }
+Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) { return mean(x, Shape{dim}, keepdim); }
 
 Tensor var(const Tensor& x, Shape dims, std::int64_t correction, bool keepdim) {
   auto mask = reduced_mask(x, dims, "var");

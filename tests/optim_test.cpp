@@ -364,7 +364,7 @@ TEST(Optim, ARefusedCheckpointChangesNothing) {
 TEST(Optim, LearnsXor) {
   manual_seed(0);
   auto m = std::make_shared<nn::SequentialImpl>(nn::Linear(2, 8), nn::Tanh(), nn::Linear(8, 1));
-  const Tensor x = tensor({{0, 0}, {0, 1}, {1, 0}, {1, 1}}), y = from_vector(std::vector<float>{0, 1, 1, 0}, Shape{4, 1});
+  const Tensor x = tensor({{0., 0.}, {0., 1.}, {1., 0.}, {1., 1.}}), y = from_vector(std::vector<float>{0, 1, 1, 0}, Shape{4, 1});
   optim::Adam opt(m->parameters(), optim::AdamOptions(0.05));
   for (int i = 0; i < 500; ++i) {
     opt.zero_grad();

@@ -5,6 +5,7 @@
 #include "test_util.h"
 
 #include <atomic>
+#include <sstream>
 #include <cmath>
 #include <thread>
 
@@ -234,7 +235,7 @@ TEST(Ops, ZeroDimOperandsDoNotWiden) {
 }
 
 TEST(Ops, InPlaceAliasingAndOverlap) {
-  Tensor x = tensor({{1, 2}, {3, 4}});
+  Tensor x = tensor({{1., 2.}, {3., 4.}});
   x.copy_(x.t());
   EXPECT_EQ(x.to_vector<float>(), (std::vector<float>{1, 3, 2, 4}));
   Tensor e = zeros({1}).expand({4});
@@ -243,9 +244,9 @@ TEST(Ops, InPlaceAliasingAndOverlap) {
 }
 
 TEST(Ops, InPlaceArithmeticWithoutHistory) {
-  Tensor x = tensor({{1, 2}, {3, 4}});
+  Tensor x = tensor({{1., 2.}, {3., 4.}});
   const auto v = x.version();
-  x.add_(tensor({10, 20}), 2.0);  // broadcast, written straight into x
+  x.add_(tensor({10., 20.}), 2.0);  // broadcast, written straight into x
   EXPECT_EQ(x.to_vector<float>(), (std::vector<float>{21, 42, 23, 44}));
   EXPECT_GT(x.version(), v);
   x.mul_(x);  // aliasing: computed into a temporary first
@@ -292,7 +293,7 @@ TEST(Ops, ScatterAddGradientWithLargerSource) {
 }
 
 TEST(Ops, ReductionsWithIndices) {
-  Tensor x = tensor({{1, 5, 5}, {7, 0, 2}});
+  Tensor x = tensor({{1., 5., 5.}, {7., 0., 2.}});
   auto [values, indices] = max(x, 1);
   EXPECT_EQ(values.to_vector<float>(), (std::vector<float>{5, 7}));
   EXPECT_EQ(indices.to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 0}));  // first of ties
@@ -306,12 +307,12 @@ TEST(Ops, ReductionsWithIndices) {
 }
 
 TEST(Ops, NumericallyStableSoftmax) {
-  Tensor x = tensor({{10000, 0, -10000}});
+  Tensor x = tensor({{10000., 0., -10000.}});
   auto ls = log_softmax(x, 1).to_vector<float>();
   EXPECT_EQ(ls[0], 0.0f);
   EXPECT_EQ(ls[1], -10000.0f);
   EXPECT_TRUE(std::isfinite(ls[2]));
-  auto s = softmax(tensor({{1000, 1000}}), 1).to_vector<float>();
+  auto s = softmax(tensor({{1000., 1000.}}), 1).to_vector<float>();
   EXPECT_FLOAT_EQ(s[0], 0.5f);
 }
 
@@ -386,7 +387,18 @@ TEST(Factory, NestedListLiterals) {
   EXPECT_EQ(tensor({{3.0}, {-2.0}}).sizes(), (Shape{2, 1}));
   EXPECT_EQ(tensor({{3.0}, {-2.0}}).to_vector<float>(), (std::vector<float>{3, -2}));
   EXPECT_EQ(tensor({1, 2, 3}).sizes(), (Shape{3}));
-  EXPECT_EQ(tensor({{1, 2}, {3, 4}}).to_vector<float>(), (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_EQ(tensor({{1., 2.}, {3., 4.}}).to_vector<float>(), (std::vector<float>{1, 2, 3, 4}));
+  // As PyTorch: integer literals alone give int64 (an index tensor), any other number float32.
+  EXPECT_EQ(tensor({2, 0}).dtype(), DType::Int64);
+  EXPECT_EQ(tensor({{1, 2}, {3, 4}}).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(tensor({1, 2.5}).dtype(), DType::Float32);
+  EXPECT_EQ(tensor({1.0f, 2.0f}).dtype(), DType::Float32);
+  EXPECT_EQ(tensor({std::int64_t{7}}).dtype(), DType::Int64);
+  EXPECT_EQ(tensor(3).dtype(), DType::Int64);
+  EXPECT_EQ(tensor({}).dtype(), DType::Float32);
+  EXPECT_EQ(tensor({true, false}).dtype(), DType::Bool);
+  EXPECT_EQ(tensor({1, 2}, DType::Float64).dtype(), DType::Float64);
+  EXPECT_EQ(index_select(tensor({10., 20., 30.}), 0, tensor({2, 0})).to_vector<float>(), (std::vector<float>{30, 10}));
   EXPECT_EQ(tensor({{{1, 2}}, {{3, 4}}}, DType::Int64).sizes(), (Shape{2, 1, 2}));
   EXPECT_EQ(tensor({{{1, 2}}, {{3, 4}}}, DType::Int64).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 2, 3, 4}));
   EXPECT_EQ(tensor(2.5).dim(), 0);
@@ -401,14 +413,14 @@ TEST(Factory, NestedListLiterals) {
 }
 
 TEST(Print, LooksLikePyTorch) {
-  EXPECT_EQ(fmt::format("{}", tensor({1, 2, 3})), "tensor([1., 2., 3.])");
+  EXPECT_EQ(fmt::format("{}", tensor({1., 2., 3.})), "tensor([1., 2., 3.])");
   EXPECT_EQ(fmt::format("{}", tensor({{1.5, -2}, {3, 4}})), "tensor([[ 1.5000, -2.0000],\n        [ 3.0000,  4.0000]])");
   EXPECT_EQ(fmt::format("{}", arange(3)), "tensor([0, 1, 2])");
   EXPECT_EQ(fmt::format("{}", tensor({0.5}, DType::Float64)), "tensor([0.5000], dtype=float64)");
   EXPECT_EQ(fmt::format("{}", scalar_tensor(2.5)), "tensor(2.5000)");
   EXPECT_EQ(fmt::format("{}", zeros({0, 3})), "tensor([], size=[0, 3])");
   EXPECT_EQ(fmt::format("{}", tensor({true, false}, DType::Bool)), "tensor([1, 0], dtype=bool)");
-  Tensor x = tensor({1, 2}).requires_grad_();
+  Tensor x = tensor({1., 2.}).requires_grad_();
   EXPECT_EQ(fmt::format("{}", x), "tensor([1., 2.], requires_grad=True)");
   EXPECT_EQ(fmt::format("{}", x * 2.0), "tensor([2., 4.], grad_fn=<MulBackward>)");
   EXPECT_EQ(fmt::format("{}", tensor({1e-5, 1.0})), "tensor([1.0000e-05, 1.0000e+00])");
@@ -478,3 +490,76 @@ TEST(LoadGuard, FallsBackOnlyAfterRepeatedLateStartsAndBacksOff) {
 }
 
 }  // namespace
+
+// The method spellings a LibTorch program uses, each agreeing with its free function.
+TEST(TensorMethods, AsLibTorchSpellsThem) {
+  const Tensor x = tensor({{1., 5., 2.}, {7., 0., 3.}});
+  const Tensor y = tensor({{1., 4., 2.}, {8., 0., 1.}});
+  EXPECT_EQ(x.eq(y).to_vector<bool>(), (std::vector<bool>{true, false, true, false, true, false}));
+  EXPECT_EQ(x.ne(y).to_vector<bool>(), (std::vector<bool>{false, true, false, true, false, true}));
+  EXPECT_EQ(x.lt(y).to_vector<bool>(), (std::vector<bool>{false, false, false, true, false, false}));
+  EXPECT_EQ(x.le(y).to_vector<bool>(), (std::vector<bool>{true, false, true, true, true, false}));
+  EXPECT_EQ(x.gt(2.0).to_vector<bool>(), (std::vector<bool>{false, true, false, true, false, true}));
+  EXPECT_EQ(x.ge(2).to_vector<bool>(), (std::vector<bool>{false, true, true, true, false, true}));
+  EXPECT_EQ(x.eq(5).sum().item<std::int64_t>(), 1);
+  EXPECT_EQ(x.sum(1).to_vector<float>(), (std::vector<float>{8, 10}));
+  EXPECT_EQ(x.sum(0, true).sizes(), (Shape{1, 3}));
+  EXPECT_EQ(x.mean(1, true).sizes(), (Shape{2, 1}));
+  EXPECT_EQ(mean(x, 1).to_vector<float>(), (std::vector<float>{8.f / 3, 10.f / 3}));
+  EXPECT_EQ(sum(x, -1).to_vector<float>(), (std::vector<float>{8, 10}));
+  auto [values, indices] = x.max(1);
+  EXPECT_EQ(values.to_vector<float>(), (std::vector<float>{5, 7}));
+  EXPECT_EQ(std::get<1>(x.max(1)).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 0}));
+  EXPECT_EQ(std::get<1>(x.min(1, true)).sizes(), (Shape{2, 1}));
+  EXPECT_EQ(x.argmin(1).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 1}));
+  EXPECT_EQ(std::get<0>(x.topk(2)).to_vector<float>(), (std::vector<float>{5, 2, 7, 3}));
+  EXPECT_EQ(x.clamp(1.0, 4.0).to_vector<float>(), (std::vector<float>{1, 4, 2, 4, 1, 3}));
+  EXPECT_EQ(x.clamp(3.0).to_vector<float>(), (std::vector<float>{3, 5, 3, 7, 3, 3}));
+  EXPECT_EQ(x.masked_fill(x.gt(4), -1.0).to_vector<float>(), (std::vector<float>{1, -1, 2, -1, 0, 3}));
+  Tensor z = x.clone();
+  z.masked_fill_(z.lt(2), 9.0);
+  EXPECT_EQ(z.to_vector<float>(), (std::vector<float>{9, 5, 2, 7, 9, 3}));
+  z.clamp_(std::nullopt, 6.0);
+  EXPECT_EQ(z.to_vector<float>(), (std::vector<float>{6, 5, 2, 6, 6, 3}));
+  EXPECT_EQ(x.index_select(1, tensor({2, 0})).to_vector<float>(), (std::vector<float>{2, 1, 3, 7}));
+  EXPECT_EQ(x.mm(y.t()).sizes(), (Shape{2, 2}));
+  EXPECT_THROW(x.mm(tensor({1., 2., 3.})), Error);
+  std::ostringstream os;
+  os << x.sizes();
+  EXPECT_EQ(os.str(), "[2, 3]");
+}
+
+// Gradients flow through the method spellings as through the free functions.
+TEST(TensorMethods, Differentiable) {
+  Tensor x = tensor({{1., 5.}, {7., 0.}}, DType::Float64).requires_grad_();
+  (std::get<0>(x.max(1)).sum() + x.masked_fill(x.gt(4), 0.0).sum() + x.mean(0).sum()).backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{1.5, 1.5, 1.5, 1.5}));
+}
+
+// A reduction to one value gives the same bits at every thread count: its
+// blocks do not depend on how many threads run them (they did: the load guard's
+// fall-back from two threads to one changed a CNN's weights in the last bits).
+TEST(Determinism, FullReductionsDoNotDependOnTheThreadCount) {
+  const int before = get_num_threads();
+  manual_seed(3);
+  const Tensor x64 = randn({(1 << 20) + 12345}, DType::Float64);
+  const Tensor x32 = randn({(1 << 20) + 777});
+  set_num_threads(1);
+  const double s1 = x64.sum().item<double>(), m1 = x64.mean().item<double>();
+  const float f1 = x32.sum().item<float>();
+  set_num_threads(2);
+  const double s2 = x64.sum().item<double>(), m2 = x64.mean().item<double>();
+  const float f2 = x32.sum().item<float>();
+  set_num_threads(before);
+  EXPECT_EQ(std::memcmp(&s1, &s2, sizeof s1), 0) << s1 << " vs " << s2;
+  EXPECT_EQ(std::memcmp(&m1, &m2, sizeof m1), 0) << m1 << " vs " << m2;
+  EXPECT_EQ(std::memcmp(&f1, &f2, sizeof f1), 0) << f1 << " vs " << f2;
+}
+
+TEST(Determinism, TheSwitchIsPyTorchs) {
+  EXPECT_FALSE(are_deterministic_algorithms_enabled());
+  use_deterministic_algorithms(true);
+  EXPECT_TRUE(are_deterministic_algorithms_enabled());
+  use_deterministic_algorithms(false);
+  EXPECT_FALSE(are_deterministic_algorithms_enabled());
+}
