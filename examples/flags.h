@@ -96,7 +96,11 @@ class Flags {
   }
 
   /// Parses `--name value` and `--name=value`. `--help` prints the flags and exits 0.
+  /// Every example reports a line at a time (an epoch, a prediction), so stdout
+  /// is line-buffered from here on: under tee, nohup or `| tail` each line
+  /// appears when it is printed, not at exit (or never, if the run is killed).
   void parse(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, BUFSIZ);
     for (int i = 1; i < argc; ++i) {
       std::string arg = argv[i];
       if (arg == "--help" || arg == "-h") {

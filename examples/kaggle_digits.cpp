@@ -129,7 +129,8 @@ std::vector<std::int64_t> read_labels(const std::string& path) {
 // One pass over the training set: forward, loss, zero_grad, backward, step.
 double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optimizer) {
   model->train();
-  logging::Progress progress(loader.size());  // its line ends when train() returns
+  // Its line ends when train() returns; in a pipe it stays silent, as the epoch line says it all.
+  logging::Progress progress(loader.size(), logging::ProgressOptions().lines_when_piped(false));
   double total_loss = 0.0;
   std::int64_t seen = 0, step = 0;
   for (const data::Example& batch : loader) {

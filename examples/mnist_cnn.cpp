@@ -164,6 +164,7 @@ int main(int argc, char** argv) try {
     const auto epoch_start = examples::Clock::now();
     cluster.set_epoch(epoch);
     logging::Progress progress(train_loader.size(), logging::ProgressOptions()
+                                                        .lines_when_piped(false)  // the epoch line below says it all
                                                         .title(fmt::format("Epoch {}/{}", epoch, args.epochs))
                                                         .stream(cluster.is_main() ? stderr : nullptr));
     const double train_loss = train(net, train_loader, optimizer, progress, args.phases && cluster.is_main());

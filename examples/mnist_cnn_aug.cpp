@@ -119,7 +119,8 @@ void show_augment(const std::string& path, const std::string& root, const Augmen
 double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optimizer, optim::OneCycleLR& scheduler,
              bool show_phases) {
   model->train();
-  logging::Progress progress(loader.size());  // its line ends when train() returns
+  // Its line ends when train() returns; in a pipe it stays silent, as the epoch line says it all.
+  logging::Progress progress(loader.size(), logging::ProgressOptions().lines_when_piped(false));
   examples::Phases phases;
   double total_loss = 0.0;
   std::int64_t seen = 0, step = 0;
@@ -174,7 +175,7 @@ int main(int argc, char** argv) try {
       .add("data", args.data, "folder with the four MNIST IDX files (scripts/fetch_mnist.sh)")
       .add("limit", args.limit, "train on the first N examples only (0: all)", Check::NonNegative)
       .add("test-limit", args.test_limit, "test on the first N examples only (0: all)", Check::NonNegative)
-      .add("show-augment", args.show_augment, "write a PNG grid of original and augmented digits to this file")
+      .add("show-augment", args.show_augment, "write a PNG grid of original and augmented digits to this file, and exit")
       .add("expect-accuracy", args.expect_accuracy, "exit 1 if the final test accuracy is below this", Check::Probability)
       .add("phases", args.phases, "print where each epoch's time went: forward, backward, optimizer, data");
   flags.parse(argc, argv);
@@ -182,7 +183,12 @@ int main(int argc, char** argv) try {
   manual_seed(seed);
   set_num_threads(args.threads);
   const Augment& augment = args.augment;
-  if (!args.show_augment.empty()) show_augment(args.show_augment, args.data, augment, seed);
+  if (!args.show_augment.empty()) {  // a look at the augmentation, not a training run
+    show_augment(args.show_augment, args.data, augment, seed);
+    fmt::print("wrote {}: 8 digits, each beside 7 of its augmentations (no training with --show-augment)\n",
+               args.show_augment);
+    return 0;
+  }
 
   auto train_set = mnist(args.data, true, args.limit, augment, seed);
   auto test_set = mnist(args.data, false, args.test_limit, Augment{.on = false}, seed);

@@ -40,7 +40,8 @@ struct Args {
 // One pass over the training set: forward, loss, zero_grad, backward, clip, step.
 double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optimizer, double clip) {
   model->train();
-  logging::Progress progress(loader.size());  // its line ends when train() returns
+  // Its line ends when train() returns; in a pipe it stays silent, as the epoch line says it all.
+  logging::Progress progress(loader.size(), logging::ProgressOptions().lines_when_piped(false));
   double total_loss = 0.0;
   std::int64_t seen = 0, step = 0;
   for (const data::Example& batch : loader) {

@@ -40,7 +40,8 @@ Tensor quadratic_cost(const Tensor& output, const Tensor& target) {
 // One pass over the training set: forward, cost, zero_grad, backward, step.
 double train(NielsenNet& model, const data::DataLoader& loader, optim::Optimizer& optimizer) {
   model->train();
-  logging::Progress progress(loader.size());  // its line ends when train() returns
+  // Its line ends when train() returns; in a pipe it stays silent, as the epoch line says it all.
+  logging::Progress progress(loader.size(), logging::ProgressOptions().lines_when_piped(false));
   double total = 0.0;
   std::int64_t seen = 0, step = 0;
   for (const data::Example& batch : loader) {

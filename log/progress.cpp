@@ -1,8 +1,11 @@
 #include "ember/log/progress.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include <fmt/format.h>
@@ -27,6 +30,26 @@ std::string per_step(double s) {
 std::string value(double v) {
   if (v != 0 && std::fabs(v) < 1e-3) return fmt::format("{:.4e}", v);
   return fmt::format("{:.4f}", v);
+}
+
+// The terminal's width now (it may have been resized since the last redraw):
+// the stream's window size, else $COLUMNS, else 80.
+int terminal_columns(std::FILE* f) {
+  winsize ws{};
+  if (f != nullptr && ::ioctl(::fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  if (const char* c = std::getenv("COLUMNS")) {
+    const int n = std::atoi(c);
+    if (n > 0) return n;
+  }
+  return 80;
+}
+
+// Cut to at most `n` bytes without splitting a UTF-8 sequence (titles may hold any text).
+std::string cut_utf8(std::string s, std::size_t n) {
+  if (s.size() <= n) return s;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  s.resize(n);
+  return s;
 }
 
 }  // namespace
@@ -62,13 +85,13 @@ void Progress::update(std::int64_t current, const Values& values, std::int64_t s
   const bool last = total_ > 0 && current >= total_;
   if (!last && last_draw_ >= 0 && elapsed - last_draw_ < options_.interval()) return;
   last_draw_ = elapsed;
-  draw(line(false), false);
+  draw(false);
 }
 
 void Progress::finish(const Values& extra) {
   if (finished_) return;
   finished_ = true;
-  draw(line(true, extra), true);
+  draw(true, extra);
 }
 
 double Progress::average(const std::string& name) const {
@@ -77,12 +100,12 @@ double Progress::average(const std::string& name) const {
   return std::numeric_limits<double>::quiet_NaN();
 }
 
-std::string Progress::line(bool final, const Values& extra) const {
+std::string Progress::line(bool final, const Values& extra, int bar_width) const {
   const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
   std::string out = options_.title().empty() ? std::string() : fmt::format("{}  ", options_.title());
   if (total_ > 0) {
     const int digits = static_cast<int>(std::to_string(total_).size());
-    const int width = options_.width();
+    const int width = bar_width < 0 ? options_.width() : bar_width;
     const auto filled = static_cast<int>(static_cast<double>(width) * static_cast<double>(std::min(current_, total_)) /
                                          static_cast<double>(total_));
     std::string bar(static_cast<std::size_t>(filled), '=');
@@ -110,16 +133,32 @@ std::string Progress::line(bool final, const Values& extra) const {
   return out;
 }
 
-void Progress::draw(const std::string& text, bool final) {
+std::string Progress::fitted_line(bool final, const Values& extra, int columns) const {
+  const auto room = static_cast<std::size_t>(std::max(columns - 1, 1));
+  std::string text = line(final, extra);
+  if (text.size() <= room) return text;
+  if (total_ > 0) {
+    const int over = static_cast<int>(text.size() - room);
+    text = line(final, extra, std::max(options_.width() - over, std::min(options_.width(), 10)));
+  }
+  return cut_utf8(std::move(text), room);
+}
+
+void Progress::draw(bool final, const Values& extra) {
   std::FILE* f = options_.stream();
   if (f == nullptr) return;
   if (tty_) {
-    // Back to the line's start, and blank what a longer previous line left.
-    const std::size_t pad = last_width_ > text.size() ? last_width_ - text.size() : 0;
+    const int columns = terminal_columns(f);
+    const std::string text = fitted_line(final, extra, columns);
+    // Back to the line's start, and blank what a longer previous line left
+    // (no further than the terminal's edge, which may have moved in).
+    const std::size_t room = static_cast<std::size_t>(std::max(columns - 1, 1));
+    const std::size_t pad = std::min(last_width_ > text.size() ? last_width_ - text.size() : 0, room - text.size());
     std::fprintf(f, "\r%s%*s", text.c_str(), static_cast<int>(pad), "");
     last_width_ = text.size();
   } else {
-    std::fputs(text.c_str(), f);
+    if (!options_.lines_when_piped()) return;
+    std::fputs(line(final, extra).c_str(), f);
   }
   if (final) std::fputc('\n', f);
   std::fflush(f);

@@ -3,6 +3,8 @@
 // flushing, and the progress display both ways. The event files are also
 // decoded by protobuf itself in tests/log/check_events.py.
 #include <gtest/gtest.h>
+#include <pty.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -346,4 +348,81 @@ TEST(Progress, RedrawsInPlaceOnATerminal) {
   EXPECT_NE(out.find("\r1/4 [=>......] - ETA: -"), std::string::npos) << out;  // no rate from the first step alone
   EXPECT_TRUE(std::regex_search(out, std::regex(R"(\r2/4 \[===>\.\.\.\.\] - ETA: \ds - \d+ samples/s - loss: 0\.5000)"))) << out;
   EXPECT_TRUE(std::regex_search(out, std::regex(R"(\r4/4 \[========\] - \ds \d+ms/step - \d+ samples/s - loss: 0\.5000 *\n$)"))) << out;
+}
+
+// On a terminal every redraw fits its width, read again at each redraw: the bar
+// shrinks, then the line is cut, so an 80-column terminal never wraps it, and a
+// resize is followed.
+TEST(Progress, FitsTheTerminalAndFollowsItsResizes) {
+  int master = -1, slave = -1;
+  winsize ws{};
+  ws.ws_col = 80;
+  ws.ws_row = 24;
+  ASSERT_EQ(openpty(&master, &slave, nullptr, nullptr, &ws), 0);
+  std::FILE* f = fdopen(slave, "w");
+  ASSERT_NE(f, nullptr);
+  std::string out;
+  std::thread reader([&] {  // the pty's buffer is small: drain it while the bar draws, until EIO at close
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = read(master, buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+  });
+  const Progress::Values many{{"loss", 0.25}, {"accuracy", 0.9}, {"learning_rate", 0.001}, {"gradient_norm", 1.5}};
+  {
+    Progress p(469, ProgressOptions().stream(f).title("Epoch 10/10").interval(0));
+    ASSERT_TRUE(p.redraws());
+    EXPECT_GT(p.line(false).size(), 0u);
+    for (int i = 1; i <= 200; ++i) p.update(i, many, 64);
+    ws.ws_col = 40;
+    ASSERT_EQ(ioctl(master, TIOCSWINSZ, &ws), 0);
+    for (int i = 201; i <= 469; ++i) p.update(i, many, 64);
+    p.finish({{"test_loss", 0.1}, {"test_accuracy", 0.98}});
+  }
+  std::fclose(f);
+  reader.join();
+  close(master);
+  std::size_t drawn = 0, at_40 = 0;
+  std::string seg;
+  for (char c : out + "\r") {
+    if (c == '\r' || c == '\n') {
+      if (!seg.empty()) {
+        ++drawn;
+        EXPECT_LE(seg.size(), 79u) << seg;
+        if (seg.find("469/469") != std::string::npos || seg.find("300/469") != std::string::npos) {
+          ++at_40;
+          EXPECT_LE(seg.size(), 39u) << seg;
+        }
+      }
+      seg.clear();
+    } else {
+      seg += c;
+    }
+  }
+  EXPECT_GE(drawn, 469u);
+  EXPECT_GE(at_40, 2u);
+  // Wide enough: the whole line and the full bar.
+  Progress q(10, ProgressOptions().stream(nullptr).width(30));
+  q.update(5, {{"loss", 0.5}});
+  const std::string wide = q.fitted_line(false, {}, 200);
+  EXPECT_NE(wide.find("[==============>...............]"), std::string::npos) << wide;  // the full 30
+  EXPECT_NE(wide.find("loss: 0.5000"), std::string::npos) << wide;
+  const std::string narrow = q.fitted_line(false, {}, 40);
+  EXPECT_LE(narrow.size(), 39u) << narrow;
+  EXPECT_NE(narrow.find("5/10 ["), std::string::npos) << narrow;
+}
+
+// In a pipe a program that prints its own summary line can keep the bar silent.
+TEST(Progress, SilentInAPipeWhenAsked) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  {
+    Progress p(3, ProgressOptions().stream(f).tty(0).lines_when_piped(false));
+    for (int i = 1; i <= 3; ++i) p.update(i, {{"loss", 0.5}});
+    p.finish({{"test_accuracy", 0.9}});
+  }
+  EXPECT_EQ(std::ftell(f), 0L);
+  std::fclose(f);
 }

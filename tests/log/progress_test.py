@@ -5,6 +5,7 @@ the line is redrawn in place; into a pipe there is one line per epoch.
     progress_test.py LOG_FIXTURE
 """
 import re
+import os
 import shlex
 import subprocess
 import sys
@@ -24,8 +25,11 @@ assert lines[-1] == "" and len(lines) == 3 and all(final.fullmatch(l) for l in l
 lines = lines[:2]
 
 # A terminal: `script` gives the program a pty; its output comes back on our stdout.
+# Its pty has no size, so the display reads COLUMNS: wide enough for the whole
+# line here (fitting a narrow terminal is log_test's FitsTheTerminal...).
 cmd = f"{shlex.quote(fixture)} progress {steps}"
-tty = subprocess.run(["script", "-qefc", cmd, "/dev/null"], capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+tty = subprocess.run(["script", "-qefc", cmd, "/dev/null"], capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
+                     env={**os.environ, "COLUMNS": "200"})
 assert tty.returncode == 0, (tty.returncode, tty.stdout, tty.stderr)
 out = tty.stdout.decode().replace("\r\n", "\n")  # the pty's ONLCR turns each \n into \r\n
 epochs = out.split("\n")
