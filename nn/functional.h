@@ -8,6 +8,7 @@
 
 #include "ember/core/options.h"
 #include "ember/nn/loss_options.h"
+#include "ember/nn/options.h"
 #include "ember/ops/nn_ops.h"
 #include "ember/ops/ops.h"
 
@@ -58,6 +59,30 @@ struct PadFuncOptions {
 /// Pads x as torch.nn.functional.pad does (see ember::pad).
 Tensor pad(const Tensor& x, const PadFuncOptions& options);
 // ---- end of issue 10 part A ----
+
+// ---- LibTorch's option forms: F::max_pool2d(x, F::MaxPool2dFuncOptions(2).stride(2)) ----
+using MaxPool2dFuncOptions = MaxPool2dOptions;
+using AvgPool2dFuncOptions = AvgPool2dOptions;
+using InterpolateFuncOptions = InterpolateOptions;
+Tensor max_pool2d(const Tensor& x, const MaxPool2dFuncOptions& options);
+Tensor avg_pool2d(const Tensor& x, const AvgPool2dFuncOptions& options);
+/// Dropout's probability and mode: F::dropout(x, F::DropoutFuncOptions().p(0.2).training(is_training())).
+struct DropoutFuncOptions {
+  EMBER_OPTION(DropoutFuncOptions, double, p, 0.5)
+  EMBER_OPTION(DropoutFuncOptions, bool, training, true)
+  EMBER_OPTION(DropoutFuncOptions, bool, inplace, false)
+};
+using Dropout2dFuncOptions = DropoutFuncOptions;
+/// inplace(true) writes the result into x too (x must not need a gradient), as LibTorch.
+Tensor dropout(const Tensor& x, const DropoutFuncOptions& options);
+Tensor dropout2d(const Tensor& x, const Dropout2dFuncOptions& options);
+/// x / max(||x||_p over dim, eps), as torch.nn.functional.normalize.
+struct NormalizeFuncOptions {
+  EMBER_OPTION(NormalizeFuncOptions, double, p, 2.0)
+  EMBER_OPTION(NormalizeFuncOptions, std::int64_t, dim, 1)
+  EMBER_OPTION(NormalizeFuncOptions, double, eps, 1e-12)
+};
+Tensor normalize(const Tensor& x, const NormalizeFuncOptions& options = {});
 
 /// Cross entropy from logits: logits [N, C], targets [N] (int64 class indices).
 /// Stable for large logits (uses log_softmax). Mean reduction divides by the

@@ -1,5 +1,6 @@
 #pragma once
-/// Sizes in modules' options given as one number or a pair.
+/// Sizes in modules' options given as one number or a pair, and the options
+/// that a module and its nn::functional form share (MaxPool2d and F::max_pool2d).
 #include "ember/core/options.h"
 #include "ember/ops/nn_ops.h"
 
@@ -13,4 +14,22 @@ struct Size2 {
   Int2 value;
 };
 
+/// MaxPool2d's options, and F::max_pool2d's (MaxPool2dFuncOptions).
+struct MaxPool2dOptions {
+  MaxPool2dOptions(Size2 kernel_size) : kernel_size_(kernel_size), stride_(kernel_size) {}  // NOLINT
+  EMBER_OPTION(MaxPool2dOptions, Size2, kernel_size, 1)
+  EMBER_OPTION(MaxPool2dOptions, Size2, stride, 1)
+  EMBER_OPTION(MaxPool2dOptions, Size2, padding, 0)
+  EMBER_OPTION(MaxPool2dOptions, Size2, dilation, 1)
+  EMBER_OPTION(MaxPool2dOptions, bool, ceil_mode, false)
+};
+/// AvgPool2d's options, and F::avg_pool2d's (AvgPool2dFuncOptions).
+struct AvgPool2dOptions {
+  AvgPool2dOptions(Size2 kernel_size) : kernel_size_(kernel_size), stride_(kernel_size) {}  // NOLINT
+  EMBER_OPTION(AvgPool2dOptions, Size2, kernel_size, 1)
+  EMBER_OPTION(AvgPool2dOptions, Size2, stride, 1)
+  EMBER_OPTION(AvgPool2dOptions, Size2, padding, 0)
+  EMBER_OPTION(AvgPool2dOptions, bool, ceil_mode, false)
+  EMBER_OPTION(AvgPool2dOptions, bool, count_include_pad, true)
+};
 }  // namespace ember::nn

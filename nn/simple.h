@@ -157,14 +157,6 @@ class DropoutImpl : public Cloneable<DropoutImpl> {
 };
 EMBER_MODULE(Dropout);
 
-struct MaxPool2dOptions {
-  MaxPool2dOptions(Size2 kernel_size) : kernel_size_(kernel_size), stride_(kernel_size) {}  // NOLINT
-  EMBER_OPTION(MaxPool2dOptions, Size2, kernel_size, 1)
-  EMBER_OPTION(MaxPool2dOptions, Size2, stride, 1)
-  EMBER_OPTION(MaxPool2dOptions, Size2, padding, 0)
-  EMBER_OPTION(MaxPool2dOptions, Size2, dilation, 1)
-  EMBER_OPTION(MaxPool2dOptions, bool, ceil_mode, false)
-};
 /// Max over kernel_size windows of [N, C, H, W].
 class MaxPool2dImpl : public Cloneable<MaxPool2dImpl> {
  public:
@@ -176,14 +168,6 @@ class MaxPool2dImpl : public Cloneable<MaxPool2dImpl> {
 };
 EMBER_MODULE(MaxPool2d);
 
-struct AvgPool2dOptions {
-  AvgPool2dOptions(Size2 kernel_size) : kernel_size_(kernel_size), stride_(kernel_size) {}  // NOLINT
-  EMBER_OPTION(AvgPool2dOptions, Size2, kernel_size, 1)
-  EMBER_OPTION(AvgPool2dOptions, Size2, stride, 1)
-  EMBER_OPTION(AvgPool2dOptions, Size2, padding, 0)
-  EMBER_OPTION(AvgPool2dOptions, bool, ceil_mode, false)
-  EMBER_OPTION(AvgPool2dOptions, bool, count_include_pad, true)
-};
 /// Mean over kernel_size windows of [N, C, H, W].
 class AvgPool2dImpl : public Cloneable<AvgPool2dImpl> {
  public:

@@ -356,3 +356,27 @@ TEST(Losses, OptionsModulesFunctionalAndTopLevelAgree) {
   EXPECT_TRUE(same(nn::BCEWithLogitsLoss(nn::BCEWithLogitsLossOptions().pos_weight(pw).reduction(nn::kNone))(x, t).sum(),
                    binary_cross_entropy_with_logits(x, t, {}, pw, Reduction::Sum)));
 }
+
+// nn::functional's LibTorch option forms agree with the ops they unpack into.
+TEST(Functional, LibTorchOptionForms) {
+  auto same = [](const Tensor& a, const Tensor& b) {
+    return a.sizes() == b.sizes() && (a - b).abs().max().item<float>() == 0.0f;
+  };
+  manual_seed(1);
+  const Tensor x = randn({2, 3, 6, 6});
+  EXPECT_TRUE(same(nn::F::max_pool2d(x, nn::F::MaxPool2dFuncOptions(2)), ember::max_pool2d(x, {2, 2})));
+  EXPECT_TRUE(same(nn::F::max_pool2d(x, nn::F::MaxPool2dFuncOptions(3).stride(2).padding(1)),
+                    ember::max_pool2d(x, {3, 3}, Int2{2, 2}, {1, 1})));
+  EXPECT_TRUE(same(nn::F::avg_pool2d(x, nn::F::AvgPool2dFuncOptions(2)), ember::avg_pool2d(x, {2, 2})));
+  EXPECT_TRUE(same(nn::F::dropout(x, nn::F::DropoutFuncOptions().p(0.3).training(false)), x));
+  const Tensor d = nn::F::dropout(x, nn::F::DropoutFuncOptions().p(0.5));
+  EXPECT_NEAR(d.eq(0).to(DType::Float32).mean().item<float>(), 0.5, 0.15);
+  Tensor y = x.clone();
+  nn::F::dropout(y, nn::F::DropoutFuncOptions().p(1.0).inplace(true));
+  EXPECT_EQ(y.abs().sum().item<float>(), 0.0f);
+  EXPECT_EQ(nn::F::interpolate(x, nn::F::InterpolateFuncOptions().size({3, 3})).sizes(), (Shape{2, 3, 3, 3}));
+  const Tensor v = tensor({{3., 4.}, {0., 0.}});
+  EXPECT_EQ(nn::F::normalize(v).to_vector<float>(), (std::vector<float>{0.6f, 0.8f, 0, 0}));
+  EXPECT_EQ(nn::F::normalize(v, nn::F::NormalizeFuncOptions().p(1).dim(0)).to_vector<float>(),
+            (std::vector<float>{1, 1, 0, 0}));
+}
