@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 example="${EXAMPLE:-mnist_mlp}"
-scripts/setup.sh
+scripts/setup.sh demo  # the compiler, CMake and the libraries the examples link; not the test tools
 scripts/fetch_mnist.sh build/mnist
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target "$example"
