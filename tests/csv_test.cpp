@@ -538,4 +538,33 @@ TEST(Tabular, TargetExprRegressionAndErrors) {
   EXPECT_EQ(random_split_indices(10, {7, 3})[1].size(), 3u);
 }
 
+TEST(Tabular, IdColumnsLeftOutAndTextInNumbersNamed) {
+  std::string text = "OBS,big,code,y\n";
+  for (int i = 0; i < 40; ++i)
+    text += fmt::format("{},{},{},{}\n", i + 1, i == 17 ? "n/a?" : std::to_string(100 + 7 * i), 5 - i, i % 2);
+  auto table = std::make_shared<CsvTable>(parse_csv(text, {}, "ids.csv"));
+  std::vector<std::int64_t> rows(40);
+  std::iota(rows.begin(), rows.end(), 0);
+  TabularDataset d(table, TabularOptions().target("y"));
+  d.fit(rows);
+  const TabularPreprocessor& p = d.preprocessor();
+  std::vector<std::string> names;
+  for (const auto& f : p.feature_list()) names.push_back(f.name);
+  // OBS counts the rows and is left out; code counts down, which is no id.
+  EXPECT_EQ(names, (std::vector<std::string>{"big", "code"}));
+  ASSERT_EQ(p.notes().size(), 2u);
+  EXPECT_NE(p.notes()[0].find("ids.csv: left out column OBS: it counts the rows (1 to 40"), std::string::npos) << p.notes()[0];
+  EXPECT_NE(p.notes()[1].find("ids.csv:19: column big holds 'n/a?', not a number"), std::string::npos) << p.notes()[1];
+  EXPECT_NE(p.notes()[1].find("39 of its 40 values are numbers"), std::string::npos) << p.notes()[1];
+  // Named as a feature, or with drop_ids(false), it stays; a text column of words gets no note.
+  TabularDataset keep(table, TabularOptions().target("y").drop_ids(false).drop({"big"}));
+  keep.fit(rows);
+  EXPECT_EQ(keep.preprocessor().feature_list().size(), 2u);
+  EXPECT_TRUE(keep.preprocessor().notes().empty());
+  auto words = std::make_shared<CsvTable>(parse_csv("w,y\nred,1\n2,0\nblue,1\n", {}, "w.csv"));
+  TabularDataset wd(words, TabularOptions().target("y"));
+  wd.fit({0, 1, 2});
+  EXPECT_TRUE(wd.preprocessor().notes().empty());
+}
+
 }  // namespace
