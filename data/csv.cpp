@@ -28,6 +28,7 @@
 #include <optional>
 #include <utility>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "ember/core/error.h"
@@ -169,6 +170,9 @@ struct Context {
   std::string_view text;  // the whole file
   std::string name;
   char delim = ',';
+  char quote = '"';
+  bool decimal_comma = false;  // "2,5" is 2.5 as well as "2.5"
+  bool row_offsets = false;    // keep where each record starts (CsvOptions::row_lines)
   std::size_t max_record = 0;
   std::vector<std::string> header;  // names of every field in the file's records
   std::vector<Mode> modes;          // by field
@@ -196,6 +200,9 @@ struct Chunk {
   std::vector<std::vector<std::string>> strings;  // by field (String)
   std::vector<std::vector<std::uint8_t>> missing;  // by field (String)
   std::vector<std::uint8_t> not_numeric;          // by field (Auto): met a text
+  std::vector<std::size_t> text_at;               // by field (Auto): where the first text starts
+  std::vector<std::string> text_value;            // by field (Auto): that text
+  std::vector<std::size_t> record_at;             // where each record starts (Context::row_offsets)
   std::optional<ErrorAt> error;
 };
 
@@ -206,6 +213,8 @@ class Parser {
     out_.strings.resize(n);
     out_.missing.resize(n);
     out_.not_numeric.assign(n, 0);
+    out_.text_at.assign(n, 0);
+    out_.text_value.resize(n);
     block_.resize(kBlock * ctx.slots);
     fast_ = std::endian::native == std::endian::little && ctx.slots > 0 && !ctx.na_numeric &&
             std::none_of(ctx.modes.begin(), ctx.modes.end(), [](Mode m) { return m == Mode::String; });
@@ -230,6 +239,7 @@ class Parser {
           p += (p + 1 == end) ? 1 : 2;
           continue;
         }
+        if (c_.row_offsets) out_.record_at.push_back(static_cast<std::size_t>(p - base));
         const char* r = fast_ ? fast_record(p, end) : nullptr;
         p = r ? r : record(p, end);
         ++out_.rows;
@@ -352,6 +362,7 @@ class Parser {
     const std::size_t ncols = c_.modes.size();
     const char* const stop = (static_cast<std::size_t>(end - p) > c_.max_record) ? p + c_.max_record : end;
     const char delim = c_.delim;
+    const char quote = c_.quote;
     std::size_t col = 0;
     for (;;) {
       const Mode m = col < ncols ? c_.modes[col] : Mode::Skip;
@@ -360,19 +371,22 @@ class Parser {
       std::string_view field;
       bool have_value = false;
       double value = 0;
-      if (p < stop && *p == '"') {
+      if (p < stop && *p == quote) {
         scratch_.clear();
         const char* q = p + 1;
         for (;;) {
-          const void* hit = std::memchr(q, '"', static_cast<std::size_t>(stop - q));
+          const void* hit = std::memchr(q, quote, static_cast<std::size_t>(stop - q));
           if (!hit) {
             if (stop < end) too_long(rs);
             fail_at(fs, fmt::format("{}: unterminated quote: the quoted field runs to the end of the file", col_name(col)));
           }
           const char* h = static_cast<const char*>(hit);
+          if (const void* nul = std::memchr(q, '\0', static_cast<std::size_t>(h - q))) {
+            nul_byte(static_cast<const char*>(nul), col, std::string_view(fs, static_cast<std::size_t>(h + 1 - fs)));
+          }
           scratch_.append(q, static_cast<std::size_t>(h - q));
-          if (h + 1 < stop && h[1] == '"') {
-            scratch_ += '"';
+          if (h + 1 < stop && h[1] == quote) {
+            scratch_ += quote;
             q = h + 2;
             continue;
           }
@@ -411,7 +425,12 @@ class Parser {
             const char ch = *q;
             if (ch == delim || ch == '\n') break;
             if (ch == '\r' && (q + 1 == end || q[1] == '\n')) break;
-            if (ch == '"') {
+            if (ch == '\0') {
+              const char* te = q;
+              while (te < stop && *te != delim && *te != '\n') ++te;
+              nul_byte(q, col, std::string_view(fs, static_cast<std::size_t>(te - fs)));
+            }
+            if (ch == quote) {
               const char* te = q;
               while (te < stop && *te != delim && *te != '\n') ++te;
               fail_at(fs, fmt::format("{}: a quote inside an unquoted field: '{}'", col_name(col),
@@ -444,6 +463,12 @@ class Parser {
     return p;
   }
 
+  // NUL is no text: a binary file, or a UTF-16 one read as bytes.
+  [[noreturn]] void nul_byte(const char* at, std::size_t col, std::string_view field) const {
+    fail_at(at, fmt::format("{}: a NUL byte (\\x00) in '{}'; is this a binary or UTF-16 file?", col_name(col),
+                            quote_text(field)));
+  }
+
   [[noreturn]] void too_long(const char* rs) const {
     fail_at(rs, fmt::format("a record longer than {} bytes (CsvOptions::max_record_bytes); is the delimiter or "
                             "a quote wrong, or the line end missing?",
@@ -464,6 +489,10 @@ class Parser {
         if (m == Mode::Number) {
           fail_at(fs, fmt::format("{}: '{}' is not a number", col_name(col), quote_text(field)));
         }
+        if (!out_.not_numeric[col]) {
+          out_.text_at[col] = off(fs);
+          out_.text_value[col] = std::string(field);
+        }
         out_.not_numeric[col] = 1;
         value = kNaN;
       }
@@ -478,7 +507,19 @@ class Parser {
     while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
     if (!s.empty() && s.front() == '+') s.remove_prefix(1);
     if (s.empty() || s.front() == '+') return false;
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
+    if (ptr != s.data() + s.size() && c_.decimal_comma && s.size() < 64 && s.find(',') != std::string_view::npos &&
+        s.find('.') == std::string_view::npos) {
+      // "2,5": the same number with a point (one comma at most, else it is no number).
+      char buf[64];
+      std::memcpy(buf, s.data(), s.size());
+      std::replace(buf, buf + s.size(), ',', '.');
+      if (std::count(buf, buf + s.size(), '.') != 1) return false;
+      const auto r = std::from_chars(buf, buf + s.size(), v, std::chars_format::general);
+      if (r.ptr != buf + s.size()) return false;
+      if (r.ec == std::errc::result_out_of_range) v = std::strtod(std::string(buf, s.size()).c_str(), nullptr);
+      return r.ec == std::errc() || r.ec == std::errc::result_out_of_range;
+    }
     if (ptr != s.data() + s.size()) return false;
     if (ec == std::errc::result_out_of_range) {
       // from_chars leaves v unset on overflow/underflow; strtod gives inf or 0 as pandas does.
@@ -502,6 +543,7 @@ std::vector<std::string> split_record(const Context& ctx, std::size_t& pos) {
   Context c = ctx;
   c.modes.clear();
   c.na.clear();  // a header field "NA" is a name
+  c.row_offsets = false;
   // Count the fields first with a permissive scan, then parse with that many String fields.
   const std::string_view t = ctx.text;
   std::size_t n = 1;
@@ -510,7 +552,7 @@ std::vector<std::string> split_record(const Context& ctx, std::size_t& pos) {
   std::size_t i = pos;
   for (; i < stop; ++i) {
     const char ch = t[i];
-    if (ch == '"') inq = !inq;
+    if (ch == ctx.quote) inq = !inq;
     else if (!inq && ch == ctx.delim) ++n;
     else if (!inq && ch == '\n') break;
   }
@@ -528,15 +570,20 @@ std::vector<std::string> split_record(const Context& ctx, std::size_t& pos) {
   return fields;
 }
 
-// ',', ';' or '\t': the one found most often outside quotes in the record at pos.
-char detect_delimiter(std::string_view t, std::size_t pos, std::size_t max_record) {
+// ',', ';' or '\t': the one found most often outside quotes in the record at pos; ' ' when
+// none is and the record starts with a quoted field followed by a space ("a" "b", 'a' 'b').
+char detect_delimiter(std::string_view t, std::size_t pos, std::size_t max_record, char quote) {
   const char cands[3] = {',', ';', '\t'};
   std::size_t counts[3] = {0, 0, 0};
   bool inq = false;
   const std::size_t stop = std::min(t.size(), pos + max_record);
+  std::size_t first_close = 0;  // just past the first quoted field's closing quote
   for (std::size_t i = pos; i < stop; ++i) {
     const char ch = t[i];
-    if (ch == '"') inq = !inq;
+    if (ch == quote) {
+      inq = !inq;
+      if (!inq && first_close == 0) first_close = i + 1;
+    }
     if (inq) continue;
     if (ch == '\n') break;
     for (int k = 0; k < 3; ++k) counts[k] += ch == cands[k];
@@ -544,16 +591,39 @@ char detect_delimiter(std::string_view t, std::size_t pos, std::size_t max_recor
   int best = 0;
   for (int k = 1; k < 3; ++k)
     if (counts[k] > counts[best]) best = k;
+  if (counts[best] == 0 && pos < t.size() && t[pos] == quote && first_close > 0 && first_close < t.size() &&
+      t[first_close] == ' ')
+    return ' ';
   return cands[best];
 }
 
-// pandas' names for duplicate or empty header fields: "a", "a.1", "Unnamed: 3".
+// '"', or '\'' when the record at pos holds no '"' and starts and ends with '\''.
+char detect_quote(std::string_view t, std::size_t pos, std::size_t max_record) {
+  const std::size_t stop = std::min(t.size(), pos + max_record);
+  std::size_t e = pos;
+  while (e < stop && t[e] != '\n') ++e;
+  const std::string_view line = t.substr(pos, e - pos);
+  std::size_t n = line.size();
+  if (n > 0 && line[n - 1] == '\r') --n;
+  if (line.find('"') != std::string_view::npos || n < 2) return '"';
+  return line[0] == '\'' && line[n - 1] == '\'' ? '\'' : '"';
+}
+
+// pandas' names for duplicate or empty header fields: "a", "a.1", "Unnamed: 3". Each name
+// remembers the next suffix to try, so n copies of one name cost O(n), not O(n^2); a suffix
+// already taken (a column literally named "a.1") is skipped.
 void fix_names(std::vector<std::string>& names) {
   std::unordered_set<std::string> seen;
+  std::unordered_map<std::string, std::int64_t> next;  // by base name: the next suffix to try
+  seen.reserve(names.size());
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (names[i].empty()) names[i] = fmt::format("Unnamed: {}", i);
-    std::string base = names[i];
-    for (int k = 1; seen.count(names[i]); ++k) names[i] = fmt::format("{}.{}", base, k);
+    if (seen.count(names[i])) {
+      const std::string base = names[i];
+      std::int64_t& k = next.try_emplace(base, 1).first->second;
+      while (seen.count(fmt::format("{}.{}", base, k))) ++k;
+      names[i] = fmt::format("{}.{}", base, k++);
+    }
     seen.insert(names[i]);
   }
 }
@@ -719,6 +789,11 @@ CsvTable parse(std::string_view text, const CsvOptions& opt, const std::string& 
   EMBER_CHECK(opt.max_record_bytes() > 0, "read_csv: {}: max_record_bytes must be > 0", name);
   const char d = opt.delimiter();
   EMBER_CHECK(d != '"' && d != '\n' && d != '\r', "read_csv: {}: the delimiter cannot be a quote or a line end", name);
+  const char qc = opt.quote();
+  EMBER_CHECK(qc != '\n' && qc != '\r' && (qc == '\0' || qc != d), "read_csv: {}: the quote character cannot be a line end "
+              "or the delimiter", name);
+  EMBER_CHECK(opt.decimal() == '\0' || opt.decimal() == '.' || opt.decimal() == ',',
+              "read_csv: {}: the decimal mark must be '.' or ',', got '{}'", name, quote_text(std::string(1, opt.decimal())));
   Context ctx;
   ctx.text = text;
   ctx.name = name;
@@ -741,7 +816,11 @@ CsvTable parse(std::string_view text, const CsvOptions& opt, const std::string& 
   while (pos < text.size() && (text[pos] == '\n' || (text[pos] == '\r' && (pos + 1 == text.size() || text[pos + 1] == '\n'))))
     ++pos;
   EMBER_CHECK(pos < text.size(), "{}: the file has no records{}", name, opt.skip_rows() ? " after skip_rows" : "");
-  ctx.delim = d ? d : detect_delimiter(text, pos, ctx.max_record);
+  ctx.quote = qc ? qc : detect_quote(text, pos, ctx.max_record);
+  ctx.delim = d ? d : detect_delimiter(text, pos, ctx.max_record, ctx.quote);
+  EMBER_CHECK(ctx.delim != ctx.quote, "read_csv: {}: the delimiter and the quote character are both '{}'", name, ctx.delim);
+  ctx.decimal_comma = opt.decimal() == ',' || (opt.decimal() == '\0' && ctx.delim == ';');
+  EMBER_CHECK(!(ctx.decimal_comma && ctx.delim == ','), "read_csv: {}: the decimal mark ',' is also the delimiter", name);
   for (const std::string& s : opt.na_values()) {
     ctx.na.insert(s);
     // The integer fast path skips the marker check: it must not see a marker like "-999".
@@ -800,6 +879,7 @@ CsvTable parse(std::string_view text, const CsvOptions& opt, const std::string& 
   threads = static_cast<int>(std::clamp<std::size_t>(body_bytes / std::max<std::size_t>(opt.min_chunk_bytes(), 1), 1,
                                                      static_cast<std::size_t>(std::max(threads, 1))));
   std::shared_ptr<void> block;
+  ctx.row_offsets = opt.row_lines();
   std::vector<Chunk> chunks = parse_body(ctx, body, threads, block);
   std::int64_t rows = 0;
   for (const Chunk& c : chunks) rows += c.rows;
@@ -820,6 +900,7 @@ CsvTable parse(std::string_view text, const CsvOptions& opt, const std::string& 
     c2.slots = 0;
     c2.numbers = nullptr;
     c2.cap = 0;
+    c2.row_offsets = false;
     std::shared_ptr<void> none;
     second = parse_body(c2, body, threads, none);
   }
@@ -832,6 +913,14 @@ CsvTable parse(std::string_view text, const CsvOptions& opt, const std::string& 
     if (ctx.modes[i] == Mode::Skip) continue;
     CsvColumn col;
     col.name = header[i];
+    if (to_string[i]) {
+      for (const Chunk& c : chunks) {
+        if (!c.not_numeric[i]) continue;
+        col.text_line = ctx.line_of(c.text_at[i]);
+        col.text_value = c.text_value[i];
+        break;
+      }
+    }
     if (ctx.modes[i] == Mode::String || to_string[i]) {
       col.type = CsvType::String;
       std::vector<Chunk>& src = ctx.modes[i] == Mode::String ? chunks : second;
@@ -848,7 +937,21 @@ CsvTable parse(std::string_view text, const CsvOptions& opt, const std::string& 
     }
     columns.push_back(std::move(col));
   }
-  return CsvTable(name, std::move(columns), rows);
+  std::vector<std::int64_t> lines;
+  if (opt.row_lines()) {
+    // One pass over the text: each record's start, counted in line ends.
+    lines.reserve(static_cast<std::size_t>(rows));
+    std::size_t at = 0;
+    std::int64_t line = 1;
+    for (const Chunk& c : chunks) {
+      for (std::size_t off : c.record_at) {
+        line += std::count(text.data() + at, text.data() + off, '\n');
+        at = off;
+        lines.push_back(line);
+      }
+    }
+  }
+  return CsvTable(name, std::move(columns), rows, std::move(lines));
 }
 
 }  // namespace
@@ -858,8 +961,10 @@ const double& NumberColumn::at(std::size_t i) const {
   return data_[i];
 }
 
-CsvTable::CsvTable(std::string source, std::vector<CsvColumn> columns, std::int64_t rows)
-    : source_(std::move(source)), columns_(std::move(columns)), rows_(rows) {
+CsvTable::CsvTable(std::string source, std::vector<CsvColumn> columns, std::int64_t rows, std::vector<std::int64_t> lines)
+    : source_(std::move(source)), columns_(std::move(columns)), rows_(rows), lines_(std::move(lines)) {
+  EMBER_CHECK(lines_.empty() || static_cast<std::int64_t>(lines_.size()) == rows_, "CsvTable: {} row lines for {} rows",
+              lines_.size(), rows_);
   for (const CsvColumn& c : columns_) {
     const std::size_t n = c.is_number() ? c.numbers.size() : c.strings.size();
     EMBER_CHECK(static_cast<std::int64_t>(n) == rows_ && (c.is_number() || c.missing.size() == n),

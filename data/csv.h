@@ -41,8 +41,17 @@ std::vector<std::string> default_na_values();
 /// Options with chained setters: CsvOptions().delimiter(';').skip_rows(1).header(false).
 class CsvOptions {
   using Types = std::map<std::string, CsvType>;
-  /// The field separator; '\0' (the default) detects ',', ';' or '\t' from the first record.
+  /// The field separator; '\0' (the default) detects ',', ';' or '\t' from the first record (or ' '
+  /// when that record has none of them and starts with a quoted field, as R's write.table writes).
   EMBER_OPTION(CsvOptions, char, delimiter, '\0')
+  /// The quote character (pandas' quotechar); '\0' (the default) is '"', or '\'' when the first
+  /// record holds no '"' and starts and ends with '\'' (statsmodels' 'OBS' 'GPA' ...).
+  EMBER_OPTION(CsvOptions, char, quote, '\0')
+  /// The decimal mark of numbers besides '.': ',' reads "2,5" as 2.5. '\0' (the default) takes
+  /// ',' too where the delimiter is ';' (the European layout); '.' takes only '.'.
+  EMBER_OPTION(CsvOptions, char, decimal, '\0')
+  /// Keep the file line each data row starts on (CsvTable::line), for messages (default false).
+  EMBER_OPTION(CsvOptions, bool, row_lines, false)
   /// The first record (after skip_rows) names the columns (default true).
   EMBER_OPTION(CsvOptions, bool, header, true)
   /// Column names when header(false); default "0", "1", ... (pandas' header=None).
@@ -185,6 +194,10 @@ struct CsvColumn {
   NumberColumn numbers;               ///< Number: one per row, NaN where missing
   std::vector<std::string> strings;   ///< String: one per row, "" where missing
   std::vector<std::uint8_t> missing;  ///< String: 1 where the field was a missing value
+  /// An Auto column read as strings: the first line holding a value that is not a number, and
+  /// that value (0 and "" otherwise), so a caller can say what made the column text.
+  std::int64_t text_line = 0;
+  std::string text_value;
   /// True for a Number column.
   bool is_number() const { return type == CsvType::Number; }
 };
@@ -193,9 +206,13 @@ struct CsvColumn {
 class CsvTable {
  public:
   CsvTable() = default;
-  CsvTable(std::string source, std::vector<CsvColumn> columns, std::int64_t rows);
+  CsvTable(std::string source, std::vector<CsvColumn> columns, std::int64_t rows, std::vector<std::int64_t> lines = {});
   /// The number of data rows.
   std::int64_t rows() const { return rows_; }
+  /// The file line data row `row` starts on (CsvOptions::row_lines; else 0).
+  std::int64_t line(std::int64_t row) const {
+    return row >= 0 && static_cast<std::size_t>(row) < lines_.size() ? lines_[static_cast<std::size_t>(row)] : 0;
+  }
   /// The number of columns.
   std::int64_t cols() const { return static_cast<std::int64_t>(columns_.size()); }
   /// The file (or name) the table was read from, for messages.
@@ -219,6 +236,7 @@ class CsvTable {
   std::string source_;
   std::vector<CsvColumn> columns_;
   std::int64_t rows_ = 0;
+  std::vector<std::int64_t> lines_;  // by row, when read with row_lines
 };
 
 /// Reads the CSV file at `path`; errors name the file, line and column.

@@ -94,6 +94,23 @@ std::vector<std::string> split_tabs(const std::string& line) {
     at = t + 1;
   }
 }
+// True for a column of numbers k, k+1, ..., one per row in row order: a row id.
+bool counts_rows(const CsvColumn& c) {
+  if (!c.is_number() || c.numbers.size() < 3) return false;
+  const double first = c.numbers[0];
+  if (!(first == std::floor(first)) || std::abs(first) > 1e15) return false;
+  for (std::size_t i = 0; i < c.numbers.size(); ++i)
+    if (c.numbers[i] != first + static_cast<double>(i)) return false;
+  return true;
+}
+
+// True if the whole of s is a number.
+bool is_number_text(const std::string& s) {
+  double v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
 double to_double(const std::string& s) {
   double v = 0;
   const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -183,8 +200,17 @@ TabularPreprocessor TabularPreprocessor::fit(const CsvTable& t, const std::vecto
   for (const std::string& d : o.drop()) (void)column(t, d, "drop");
   std::vector<std::string> names = o.features();
   if (names.empty()) {
-    for (const std::string& n : t.names())
-      if (std::find(skip.begin(), skip.end(), n) == skip.end()) names.push_back(n);
+    for (const std::string& n : t.names()) {
+      if (std::find(skip.begin(), skip.end(), n) != skip.end()) continue;
+      const CsvColumn& c = t[n];
+      if (o.drop_ids() && counts_rows(c)) {
+        p.notes_.push_back(fmt::format("{}: left out column {}: it counts the rows ({} to {} in row order), an id, not a "
+                                       "feature (name it as a feature to keep it)",
+                                       t.source(), n, number_text(c.numbers.front()), number_text(c.numbers.back())));
+        continue;
+      }
+      names.push_back(n);
+    }
   }
   EMBER_CHECK(!names.empty(), "{}: no feature columns left (the columns are: {})", t.source(), join(t.names()));
   for (const std::string& cat : o.categorical()) (void)column(t, cat, "categorical");
@@ -205,6 +231,21 @@ TabularPreprocessor TabularPreprocessor::fit(const CsvTable& t, const std::vecto
         }
       }
       for (const auto& kv : counts) f.categories.push_back(kv.first);
+      if (!c.is_number() && c.text_line > 0) {
+        // Mostly numbers, but a text cell made the reader keep the column as text.
+        std::int64_t present = 0, numeric = 0;
+        for (std::size_t i = 0; i < c.strings.size(); ++i) {
+          if (c.missing[i]) continue;
+          ++present;
+          numeric += is_number_text(c.strings[i]);
+        }
+        if (numeric > 0 && 2 * numeric >= present) {
+          p.notes_.push_back(fmt::format(
+              "{}:{}: column {} holds '{}', not a number, so the column is read as text: {} one-hot categories "
+              "instead of one number ({} of its {} values are numbers); fix the cell, or declare it a missing value",
+              t.source(), c.text_line, n, c.text_value, f.categories.size(), numeric, present));
+        }
+      }
     } else {
       std::vector<double> v;
       for (std::int64_t r : rows)

@@ -44,6 +44,9 @@ class TabularOptions {
   EMBER_OPTION(TabularOptions, Impute, impute, Impute::Mean)
   /// Auto: whole-number targets with at most this many values are classes (default 20).
   EMBER_OPTION(TabularOptions, std::int64_t, max_classes, 20)
+  /// With features() empty, leave out a number column that counts the rows (k, k+1, k+2, ...
+  /// in row order, no gaps): an id, not a feature (default true; notes() says so).
+  EMBER_OPTION(TabularOptions, bool, drop_ids, true)
 };
 
 /// The fitted encoding of features and target.
@@ -74,6 +77,9 @@ class TabularPreprocessor {
   /// The target's name (or its expression).
   const std::string& target_name() const { return target_; }
   const std::vector<Feature>& feature_list() const { return features_; }
+  /// What fit() decided that a user should hear: an id column left out, a column of
+  /// numbers read as categories because of a text cell (naming its line and text).
+  const std::vector<std::string>& notes() const { return notes_; }
   /// The fitted state as text, and back.
   std::string to_string() const;
   static TabularPreprocessor from_string(const std::string& text);
@@ -85,6 +91,7 @@ class TabularPreprocessor {
   std::vector<std::string> classes_;
   double target_mean_ = 0, target_std_ = 1;
   std::vector<Feature> features_;
+  std::vector<std::string> notes_;  // from fit(); not saved
 };
 
 /// A CsvTable's rows as examples: data float32 [width], target int64 or float32 scalar.

@@ -24,11 +24,16 @@
 // Missing values are filled by linear interpolation between the nearest present
 // neighbours (the nearest one at either end). One-step forecasts use the actual
 // past values; the multi-step forecast is recursive: it feeds its own predictions
-// back for --horizon steps. Errors name the file, line and column.
+// back for --horizon steps. Errors name the file, line and column. The time column
+// holds numbers, YYYYMMDD numbers or dates (YYYY-MM-DD, YYYY/MM/DD, YYYY-MM, with an
+// optional time of day); any other cell is an error, and the chart's axis shows dates
+// as dates.
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 
 #include <ember/ember.h>
 #include <ember/data/csv.h>
@@ -48,23 +53,100 @@ struct Args {
 };
 
 struct Series {
-  std::vector<double> y, time;  // time: a number per row (a fractional year for dates), or the row index
+  std::vector<double> y;
+  std::vector<std::string> time;  // the chart's label per row: the date, the number or the row number ("" if missing)
   std::int64_t filled = 0;
 };
 
-// "1958-03-29", "1958/03/29" or 19580329 as a fractional year; plain numbers stay.
-double time_value(double v) {
-  if (v >= 1e7 && v < 1e8) {
-    const double year = std::floor(v / 1e4), month = std::floor(std::fmod(v, 1e4) / 100), day = std::fmod(v, 100);
-    return year + (month - 1) / 12.0 + (day - 1) / 365.25;
-  }
-  return v;
+bool valid_date(int y, int m, int d) {
+  static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 || d > days[m - 1]) return false;
+  return m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
 }
-double parse_date(const std::string& s, double fallback) {
-  int y = 0, m = 1, d = 1;
-  if (std::sscanf(s.c_str(), "%d-%d-%d", &y, &m, &d) >= 1 || std::sscanf(s.c_str(), "%d/%d/%d", &y, &m, &d) >= 1)
-    return y + (m - 1) / 12.0 + (d - 1) / 365.25;
-  return fallback;
+
+// 19580329 as "1958-03-29", if it is a date.
+std::optional<std::string> yyyymmdd(double v) {
+  if (!(v >= 1e7 && v < 1e8) || v != std::floor(v)) return std::nullopt;
+  const long long n = static_cast<long long>(v);
+  const int y = static_cast<int>(n / 10000), m = static_cast<int>(n / 100 % 100), d = static_cast<int>(n % 100);
+  if (!valid_date(y, m, d)) return std::nullopt;
+  return fmt::format("{:04d}-{:02d}-{:02d}", y, m, d);
+}
+
+// "1958-03-29", "1958/03/29" or "1958-03", optionally followed by a time of day ("T12:00",
+// " 12:00:30"), as the label "1958-03-29" (the time kept); nothing for any other text.
+std::optional<std::string> parse_date(const std::string& s) {
+  int y = 0, m = 0, d = 1, n = 0;
+  char sep = 0;
+  if (std::sscanf(s.c_str(), "%4d%c%2d%n", &y, &sep, &m, &n) != 3 || n != 7 || (sep != '-' && sep != '/')) return std::nullopt;
+  std::size_t at = 7;
+  bool day = false;
+  if (at < s.size() && s[at] == sep) {
+    int k = 0;
+    if (std::sscanf(s.c_str() + at + 1, "%2d%n", &d, &k) != 1 || k != 2) return std::nullopt;
+    at += 3;
+    day = true;
+  }
+  if (!valid_date(y, m, d)) return std::nullopt;
+  std::string label = day ? fmt::format("{:04d}-{:02d}-{:02d}", y, m, d) : fmt::format("{:04d}-{:02d}", y, m);
+  if (at == s.size()) return label;
+  if (!day || (s[at] != 'T' && s[at] != ' ')) return std::nullopt;
+  int hh = 0, mm = 0, ss = 0, k = 0;
+  const std::string rest = s.substr(at + 1);
+  const bool hm = std::sscanf(rest.c_str(), "%2d:%2d%n", &hh, &mm, &k) == 2 && k == 5;
+  if (!hm || hh > 23 || mm > 59) return std::nullopt;
+  if (rest.size() > 5) {
+    int k2 = 0;
+    if (std::sscanf(rest.c_str() + 5, ":%2d%n", &ss, &k2) != 1 || k2 != 3 || ss > 60) return std::nullopt;
+    // Fractions of a second or a zone (Z, +01:00) may follow.
+    const std::string tail = rest.substr(8);
+    if (!tail.empty() && tail != "Z" && tail[0] != '.' && tail[0] != '+' && tail[0] != '-') return std::nullopt;
+  }
+  return label + " " + rest.substr(0, 5);
+}
+
+// The labels of the time column: YYYYMMDD numbers as dates when every present value is
+// one, other numbers as they are; text cells must all be dates. Errors name the line.
+std::vector<std::string> time_labels(const data::CsvTable& t, const std::string& file, const std::string& name) {
+  const data::CsvColumn& tc = t[name];
+  const std::size_t n = static_cast<std::size_t>(t.rows());
+  std::vector<std::string> out(n);
+  if (tc.is_number()) {
+    bool dates = true, any = false;
+    for (double v : tc.numbers) {
+      if (std::isnan(v)) continue;
+      any = true;
+      dates = dates && yyyymmdd(v).has_value();
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const double v = tc.numbers[i];
+      if (!std::isnan(v)) out[i] = dates && any ? *yyyymmdd(v) : fmt::format("{:.10g}", v);
+    }
+    return out;
+  }
+  // Text: a column of numbers with a stray text cell (the reader names that cell), or dates.
+  std::size_t first = 0;
+  while (first < n && tc.missing[first]) ++first;
+  auto is_number = [](const std::string& v) {
+    double x = 0;
+    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+    return ec == std::errc() && ptr == v.data() + v.size();
+  };
+  if (first < n && tc.text_line > 0 && is_number(tc.strings[first])) {
+    throw Error(fmt::format("{}:{}: column \"{}\": '{}' is not a time (the column's other cells are numbers)", file,
+                            tc.text_line, name, tc.text_value));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (tc.missing[i]) continue;
+    const std::optional<std::string> d = parse_date(tc.strings[i]);
+    if (!d) {
+      throw Error(fmt::format("{}:{}: column \"{}\": '{}' is not a time: use numbers, YYYYMMDD, YYYY-MM-DD, YYYY/MM/DD "
+                              "or YYYY-MM (a day.month.year or month/day/year date is ambiguous)",
+                              file, t.line(static_cast<std::int64_t>(i)), name, tc.strings[i]));
+    }
+    out[i] = *d;
+  }
+  return out;
 }
 
 Series load(const Args& a) {
@@ -79,7 +161,7 @@ Series load(const Args& a) {
   // Read again with the value column declared a number: a cell that is not one is an
   // error naming its line and column.
   data::CsvOptions o;
-  o.type(a.column, data::CsvType::Number);
+  o.type(a.column, data::CsvType::Number).row_lines(true);
   data::CsvTable t = data::read_csv(a.csv, o);
   const data::CsvColumn& c = t[a.column];
   Series s;
@@ -100,14 +182,10 @@ Series load(const Args& a) {
   const std::int64_t need = a.window + 10 + n_test;
   EMBER_CHECK(n >= need, "{}:{}: column \"{}\": {} rows are too few for a window of {} (at least {} needed: the window, 10 training targets and {} held out)",
               a.csv, n + 1, a.column, n, a.window, need, n_test);
-  s.time.resize(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) {
-    double v = double(i);
-    if (!a.time_column.empty()) {
-      const data::CsvColumn& tc = t[a.time_column];
-      v = tc.is_number() ? (std::isnan(tc.numbers[i]) ? double(i) : time_value(tc.numbers[i])) : parse_date(tc.strings[i], double(i));
-    }
-    s.time[i] = v;
+  if (a.time_column.empty()) {
+    for (std::int64_t i = 0; i < n; ++i) s.time.push_back(std::to_string(i));
+  } else {
+    s.time = time_labels(t, a.csv, a.time_column);
   }
   return s;
 }
@@ -222,7 +300,7 @@ std::vector<double> predict(Forecaster& model, const Windows& w) {
   return y;
 }
 
-void write_chart(const std::string& path, const std::string& title, const std::vector<double>& t,
+void write_chart(const std::string& path, const std::string& title, const std::vector<std::string>& t,
                  const std::vector<std::pair<std::string, std::vector<double>>>& lines) {
   const double W = 960, H = 420, L = 60, R = 20, T = 40, B = 40;
   double lo = INFINITY, hi = -INFINITY;
@@ -243,9 +321,11 @@ void write_chart(const std::string& path, const std::string& title, const std::v
     svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/><text x=\"4\" y=\"{:.1f}\">{:.4g}</text>\n", L,
                        W - R, Y(v), Y(v), Y(v) + 4, v);
   }
-  for (int k = 0; k <= 5; ++k) {  // time ticks
+  for (int k = 0; k <= 5; ++k) {  // time ticks: the first label starts at its tick, the last ends at it
     const std::size_t i = (t.size() - 1) * static_cast<std::size_t>(k) / 5;
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{:.6g}</text>\n", X(i), H - 14, t[i]);
+    const char* anchor = k == 0 ? "start" : k == 5 ? "end" : "middle";
+    svg += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{}\" y2=\"{}\" stroke=\"#999\"/>", X(i), X(i), H - B, H - B + 5);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"{}\">{}</text>\n", X(i), H - 14, anchor, t[i]);
   }
   for (std::size_t l = 0; l < lines.size(); ++l) {
     std::string pts;
@@ -438,7 +518,7 @@ int main(int argc, char** argv) try {
                mm.second.rmse, mm.second.mae);
   if (!a.chart.empty()) {
     write_chart(a.chart, fmt::format("{}: held-out part, one-step forecasts", a.column),
-                std::vector<double>(s.time.begin() + n_train, s.time.end()),
+                std::vector<std::string>(s.time.begin() + n_train, s.time.end()),
                 {{"actual", test_actual}, {"LSTM", lstm1}, {fmt::format("AR({})", p), ar1}});
     fmt::print("chart: {}\n", a.chart);
   }

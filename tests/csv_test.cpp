@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -166,12 +167,15 @@ TEST(Csv, ErrorsNameFileLineColumnAndText) {
 }
 
 TEST(Csv, TwoGigabyteLineFailsFastWithBoundedMemory) {
-  // A sparse 2 GiB file: a header, then one "line" of zero bytes with no line end.
+  // A sparse 2 GiB file: a header, then one "line" of zero bytes with no line end. A NUL
+  // byte is refused where it is met; the same line of text fails after max_record_bytes.
   const std::string path = write_file("huge.csv", "a,b\n1,");
   ASSERT_EQ(::truncate(path.c_str(), std::int64_t{2} << 30), 0);
   rusage before{};
   ::getrusage(RUSAGE_SELF, &before);
-  EXPECT_ERROR_HAS(read_csv(path, CsvOptions().threads(2)), path + ":2: a record longer than 67108864 bytes");
+  EXPECT_ERROR_HAS(read_csv(path, CsvOptions().threads(2)), path + ":2: column b: a NUL byte");
+  EXPECT_ERROR_HAS(parse_csv("a,b\n1," + std::string(3 << 20, 'x'), CsvOptions().max_record_bytes(1 << 20), "x.csv"),
+                   "x.csv:2: a record longer than 1048576 bytes");
   rusage after{};
   ::getrusage(RUSAGE_SELF, &after);
   EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 256 * 1024) << "KiB";
@@ -406,6 +410,76 @@ TEST(Csv, NumberColumnActsLikeAVector) {
   EXPECT_EQ(h["z"].numbers.back(), 2);
 }
 
+TEST(Csv, RepeatedHeaderNamesAreLinear) {
+  // pandas' suffixes, unique against names already in the header.
+  const CsvTable t = parse_csv("a,a,a.1,a,,b\n1,2,3,4,5,6\n", {}, "d.csv");
+  EXPECT_EQ(t.names(), (std::vector<std::string>{"a", "a.1", "a.1.1", "a.2", "Unnamed: 4", "b"}));
+  // 40,000 columns of one name: a search from suffix 1 for each is 8e8 lookups (minutes).
+  const int n = 40000;
+  std::string header, row;
+  for (int i = 0; i < n; ++i) header += i ? ",c" : "c", row += i ? ",1" : "1";
+  const auto start = std::chrono::steady_clock::now();
+  const CsvTable w = parse_csv(header + "\n" + row + "\n", {}, "wide.csv");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(w.cols(), n);
+  EXPECT_EQ(w.columns()[1].name, "c.1");
+  EXPECT_EQ(w.columns()[n - 1].name, fmt::format("c.{}", n - 1));
+  EXPECT_LT(seconds, 5.0);
+}
+
+TEST(Csv, NulBytesAreRefusedNamingLineAndColumn) {
+  using namespace std::string_literals;
+  EXPECT_ERROR_HAS(parse_csv("a,b\n1,x\n2,y\0z\n"s, {}, "n.csv"), "n.csv:3: column b: a NUL byte", "y\\x00z");
+  EXPECT_ERROR_HAS(parse_csv("a,b\n1,\"q\0\"\n"s, {}, "n.csv"), "n.csv:2: column b: a NUL byte");
+  EXPECT_ERROR_HAS(parse_csv("a,b\0c\n1,2\n"s, {}, "h.csv"), "h.csv:1: field 2: a NUL byte", "b\\x00c");
+  EXPECT_ERROR_HAS(parse_csv("a,b\n1,2\0\n"s, CsvOptions().default_type(CsvType::Number), "n.csv"), "n.csv:2: column b");
+}
+
+TEST(Csv, SingleQuotesAndSpacesAsStatsmodelsWritesThem) {
+  // statsmodels' spector.csv: space-separated, the header single-quoted.
+  const CsvTable t = parse_csv("'OBS' 'GPA' 'GRADE'\n1 2.66 0\n2 2.89 1\n", {}, "s.csv");
+  EXPECT_EQ(t.names(), (std::vector<std::string>{"OBS", "GPA", "GRADE"}));
+  EXPECT_EQ(t["GPA"].numbers, (std::vector<double>{2.66, 2.89}));
+  // R's write.table: double quotes, spaces.
+  EXPECT_EQ(parse_csv("\"x\" \"y\"\n1 2\n", {}, "r.csv").names(), (std::vector<std::string>{"x", "y"}));
+  // A quote character set by hand; "O'Brien" is text under the default.
+  const CsvTable p = parse_csv("n;v\n|a;b|;1\n", CsvOptions().quote('|'), "p.csv");
+  EXPECT_EQ(p["n"].strings, (std::vector<std::string>{"a;b"}));
+  EXPECT_EQ(parse_csv("n\nO'Brien\n", {}, "o.csv")["n"].strings, (std::vector<std::string>{"O'Brien"}));
+  EXPECT_ERROR_HAS(parse_csv("a,b\n1,2\n", CsvOptions().quote(','), "c.csv"), "quote character");
+}
+
+TEST(Csv, DecimalCommasWhereTheDelimiterIsSemicolon) {
+  const CsvTable t = parse_csv("a;b;c\n1,5;2;x\n-0,25;3.5;y\n", {}, "e.csv");
+  ASSERT_TRUE(t["a"].is_number());
+  EXPECT_EQ(t["a"].numbers, (std::vector<double>{1.5, -0.25}));
+  EXPECT_EQ(t["b"].numbers, (std::vector<double>{2, 3.5}));
+  // "1,2,3" is no number; a comma file keeps commas as delimiters; '.' turns it off.
+  EXPECT_FALSE(parse_csv("a;b\n1,2,3;1\n", {}, "e.csv")["a"].is_number());
+  EXPECT_FALSE(parse_csv("a;b\n1,5;1\n", CsvOptions().decimal('.'), "e.csv")["a"].is_number());
+  EXPECT_EQ(parse_csv("a\t\n1,5\t\n", CsvOptions().delimiter('\t').decimal(','), "e.csv")["a"].numbers,
+            (std::vector<double>{1.5}));
+  EXPECT_ERROR_HAS(parse_csv("a,b\n1,2\n", CsvOptions().decimal(','), "e.csv"), "decimal mark ','");
+}
+
+TEST(Csv, WhatMadeAColumnTextAndRowLines) {
+  const CsvTable t = parse_csv("a,b\n1,2\n\n3,\"x\ny\"\n4,big\n5,6\n", CsvOptions().row_lines(true), "w.csv");
+  EXPECT_EQ(t["b"].text_line, 4);
+  EXPECT_EQ(t["b"].text_value, "x\ny");
+  EXPECT_EQ(t["a"].text_line, 0);
+  EXPECT_EQ(t.line(0), 2);
+  EXPECT_EQ(t.line(1), 4);
+  EXPECT_EQ(t.line(2), 6);
+  EXPECT_EQ(t.line(3), 7);
+  // The first text in file order, whichever thread met it.
+  std::string big = "v\n";
+  for (int i = 0; i < 20000; ++i) big += i == 15000 ? "oops\n" : i == 17000 ? "later\n" : "12345\n";
+  const CsvTable b = parse_csv(big, CsvOptions().threads(4).min_chunk_bytes(1024).row_lines(true), "b.csv");
+  EXPECT_EQ(b["v"].text_line, 15002);
+  EXPECT_EQ(b["v"].text_value, "oops");
+  EXPECT_EQ(b.line(19999), 20001);
+}
+
 TEST(Tabular, SplitStandardiseOneHotAndSave) {
   std::string text = "id,age,city,y\n";
   for (int i = 0; i < 100; ++i)
@@ -462,6 +536,35 @@ TEST(Tabular, TargetExprRegressionAndErrors) {
   EXPECT_ERROR_HAS(TabularDataset(t, TabularOptions().target_expr("a ~ 0")).fit({0}), "has no comparison");
   EXPECT_ERROR_HAS(random_split_indices(10, {0.5, 0.2}), "random_split", "sum to 0.7");
   EXPECT_EQ(random_split_indices(10, {7, 3})[1].size(), 3u);
+}
+
+TEST(Tabular, IdColumnsLeftOutAndTextInNumbersNamed) {
+  std::string text = "OBS,big,code,y\n";
+  for (int i = 0; i < 40; ++i)
+    text += fmt::format("{},{},{},{}\n", i + 1, i == 17 ? "n/a?" : std::to_string(100 + 7 * i), 5 - i, i % 2);
+  auto table = std::make_shared<CsvTable>(parse_csv(text, {}, "ids.csv"));
+  std::vector<std::int64_t> rows(40);
+  std::iota(rows.begin(), rows.end(), 0);
+  TabularDataset d(table, TabularOptions().target("y"));
+  d.fit(rows);
+  const TabularPreprocessor& p = d.preprocessor();
+  std::vector<std::string> names;
+  for (const auto& f : p.feature_list()) names.push_back(f.name);
+  // OBS counts the rows and is left out; code counts down, which is no id.
+  EXPECT_EQ(names, (std::vector<std::string>{"big", "code"}));
+  ASSERT_EQ(p.notes().size(), 2u);
+  EXPECT_NE(p.notes()[0].find("ids.csv: left out column OBS: it counts the rows (1 to 40"), std::string::npos) << p.notes()[0];
+  EXPECT_NE(p.notes()[1].find("ids.csv:19: column big holds 'n/a?', not a number"), std::string::npos) << p.notes()[1];
+  EXPECT_NE(p.notes()[1].find("39 of its 40 values are numbers"), std::string::npos) << p.notes()[1];
+  // Named as a feature, or with drop_ids(false), it stays; a text column of words gets no note.
+  TabularDataset keep(table, TabularOptions().target("y").drop_ids(false).drop({"big"}));
+  keep.fit(rows);
+  EXPECT_EQ(keep.preprocessor().feature_list().size(), 2u);
+  EXPECT_TRUE(keep.preprocessor().notes().empty());
+  auto words = std::make_shared<CsvTable>(parse_csv("w,y\nred,1\n2,0\nblue,1\n", {}, "w.csv"));
+  TabularDataset wd(words, TabularOptions().target("y"));
+  wd.fit({0, 1, 2});
+  EXPECT_TRUE(wd.preprocessor().notes().empty());
 }
 
 }  // namespace

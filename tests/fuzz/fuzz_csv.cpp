@@ -1,12 +1,16 @@
 // The CSV reader on arbitrary bytes: with delimiter detection and each fixed
 // delimiter, inferred and all-numeric types, a small record cap, and 1 and 3
 // threads (the threaded parse must agree with the one-thread parse, error or
-// not). Then the tabular encoding of whatever table came out.
+// not, down to the row lines and the text that made a column text), quote
+// characters and decimal marks. A table read must have unique column names and
+// no NUL byte in a name or a field. Then the tabular encoding of whatever table
+// came out.
 #include <ember/data/csv.h>
 #include <ember/data/tabular.h>
 
 #include <cstdlib>
 #include <memory>
+#include <set>
 
 #include "fuzz_util.h"
 
@@ -17,14 +21,19 @@ std::string outcome(const std::string& path, const data::CsvOptions& opt) {
   try {
     const data::CsvTable t = data::read_csv(path, opt);
     std::string s = fmt::format("{}x{}", t.rows(), t.cols());
+    std::set<std::string> names;
     for (const data::CsvColumn& c : t.columns()) {
-      s += "|" + c.name;
+      if (!names.insert(c.name).second || c.name.find('\0') != std::string::npos) std::abort();
+      for (const std::string& v : c.strings)
+        if (v.find('\0') != std::string::npos) std::abort();
+      s += fmt::format("|{}@{}:{}", c.name, c.text_line, c.text_value);
       if (c.is_number()) {
         for (double v : c.numbers) s += fmt::format(",{}", v);
       } else {
         for (const std::string& v : c.strings) s += "," + v;
       }
     }
+    for (std::int64_t r = 0; r < t.rows(); ++r) s += fmt::format(";{}", t.line(r));
     return s;
   } catch (const Error& e) {
     return std::string("error: ") + e.what();
@@ -39,6 +48,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   data::CsvOptions opt = data::CsvOptions().delimiter(d).max_record_bytes(size % 2 ? 4096 : 64);
   if (size > 1 && data[1] % 3 == 0) opt.default_type(data::CsvType::Number);
   if (size > 2 && data[2] % 5 == 0) opt.header(false).skip_rows(data[2] % 2);
+  if (size > 3) {
+    const char quotes[] = {'\0', '"', '\'', '|'};
+    const char decimals[] = {'\0', '.', ','};
+    opt.quote(quotes[data[3] % 4]).decimal(decimals[(data[3] >> 2) % 3]).row_lines(data[3] & 0x20);
+  }
   const std::string one = outcome(file.path(), data::CsvOptions(opt).threads(1));
   // min_chunk_bytes(1): even a tiny input is cut into three chunks.
   const std::string three = outcome(file.path(), data::CsvOptions(opt).threads(3).min_chunk_bytes(1));
