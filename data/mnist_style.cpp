@@ -19,7 +19,8 @@ struct Plane {
   float at(std::int64_t y, std::int64_t x) const { return v[static_cast<std::size_t>(y * w + x)]; }
 };
 
-// Gray in [0, 1]; alpha composited on white.
+// Gray in [0, 1]; alpha composited on white. Reads the samples in place: no
+// copy of the whole image in another type (a 2048x2048 RGBA was 128 MB as doubles).
 Plane to_gray(const Tensor& image, const std::string& op, const std::string& name) {
   EMBER_CHECK(image.dim() == 2 || image.dim() == 3, "{}: {}: expected an image [C, H, W] or [H, W], got shape {}", op,
               name, shape_str(image.sizes()));
@@ -30,21 +31,28 @@ Plane to_gray(const Tensor& image, const std::string& op, const std::string& nam
   EMBER_CHECK(c >= 1 && c <= 4, "{}: {}: expected 1 to 4 channels, got shape {}", op, name, shape_str(image.sizes()));
   EMBER_CHECK(g.h > 0 && g.w > 0, "{}: {}: zero-size image (shape {})", op, name, shape_str(image.sizes()));
   const bool bytes = !is_floating(image.dtype());
-  std::vector<double> v = image.to_vector<double>();
-  for (double& x : v) x = std::isnan(x) ? 0.0 : std::clamp(bytes ? x / 255.0 : x, 0.0, 1.0);
+  const Tensor t = image.contiguous();
   const std::size_t hw = static_cast<std::size_t>(g.h * g.w);
   g.v.resize(hw);
-  for (std::size_t i = 0; i < hw; ++i) {
-    double y = 0.0, a = 1.0;
-    if (c <= 2) {
-      y = v[i];
-      if (c == 2) a = v[hw + i];
-    } else {
-      y = 0.299 * v[i] + 0.587 * v[hw + i] + 0.114 * v[2 * hw + i];
-      if (c == 4) a = v[3 * hw + i];
+  dispatch(t.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* src = t.data_ptr<T>();
+    auto at = [&](std::size_t i) {
+      const double x = static_cast<double>(src[i]);
+      return std::isnan(x) ? 0.0 : std::clamp(bytes ? x / 255.0 : x, 0.0, 1.0);
+    };
+    for (std::size_t i = 0; i < hw; ++i) {
+      double y = 0.0, a = 1.0;
+      if (c <= 2) {
+        y = at(i);
+        if (c == 2) a = at(hw + i);
+      } else {
+        y = 0.299 * at(i) + 0.587 * at(hw + i) + 0.114 * at(2 * hw + i);
+        if (c == 4) a = at(3 * hw + i);
+      }
+      g.v[i] = static_cast<float>(y * a + (1.0 - a));
     }
-    g.v[i] = static_cast<float>(y * a + (1.0 - a));
-  }
+  });
   return g;
 }
 
@@ -62,6 +70,81 @@ std::vector<float> border(const Plane& p) {
     for (std::int64_t x = 0; x < p.w; ++x)
       if (y < t || y >= p.h - t || x < t || x >= p.w - t) b.push_back(p.at(y, x));
   return b;
+}
+
+// Uneven light (a gradient across a photo of paper, a vignette) removed: a
+// quadratic surface a + bu + cv + du^2 + euv + fv^2 is fitted to the paper by
+// least squares on a grid of at most 64x64 samples, first on the border, then
+// again and again on the samples it explains (ink, far from the surface, drops
+// out), and the image is divided by it (light falls on ink and paper alike;
+// black paper has it subtracted) and scaled to the border's median. A flat background fits a constant and
+// the image is left as it was.
+void flatten_background(Plane& g) {
+  const float paper = median(border(g));
+  const std::int64_t step = std::max<std::int64_t>(1, std::max(g.h, g.w) / 64);
+  struct Sample {
+    double f[6], v;
+    bool edge, use;
+  };
+  std::vector<Sample> s;
+  for (std::int64_t y = step / 2; y < g.h; y += step)
+    for (std::int64_t x = step / 2; x < g.w; x += step) {
+      const double u = (x + 0.5) / static_cast<double>(g.w) - 0.5, v = (y + 0.5) / static_cast<double>(g.h) - 0.5;
+      const bool edge = y < step || x < step || y + step >= g.h || x + step >= g.w;
+      s.push_back({{1.0, u, v, u * u, u * v, v * v}, g.at(y, x), edge, edge});
+    }
+  double coef[6] = {paper, 0, 0, 0, 0, 0};
+  auto surface = [&](const double* f) {
+    double z = 0.0;
+    for (int k = 0; k < 6; ++k) z += coef[k] * f[k];
+    return z;
+  };
+  for (int iter = 0; iter < 6; ++iter) {
+    // Normal equations, with a little ridge so a one-row image stays solvable.
+    double a[6][7] = {};
+    std::size_t n = 0;
+    for (const Sample& p : s) {
+      if (!p.use) continue;
+      ++n;
+      for (int i = 0; i < 6; ++i) {
+        for (int j = 0; j < 6; ++j) a[i][j] += p.f[i] * p.f[j];
+        a[i][6] += p.f[i] * p.v;
+      }
+    }
+    if (n < 12) break;
+    for (int i = 0; i < 6; ++i) a[i][i] += 1e-6 * static_cast<double>(n);
+    for (int col = 0; col < 6; ++col) {  // Gauss-Jordan with partial pivoting
+      int piv = col;
+      for (int r = col + 1; r < 6; ++r)
+        if (std::fabs(a[r][col]) > std::fabs(a[piv][col])) piv = r;
+      for (int j = 0; j < 7; ++j) std::swap(a[col][j], a[piv][j]);
+      for (int r = 0; r < 6; ++r) {
+        if (r == col) continue;
+        const double m = a[r][col] / a[col][col];
+        for (int j = col; j < 7; ++j) a[r][j] -= m * a[col][j];
+      }
+    }
+    for (int k = 0; k < 6; ++k) coef[k] = a[k][6] / a[k][k];
+    // Keep the samples within 3 robust sigmas (at least 0.03) of the surface.
+    std::vector<float> res;
+    for (const Sample& p : s)
+      if (p.use) res.push_back(static_cast<float>(std::fabs(p.v - surface(p.f))));
+    const double tol = std::max(0.03, 3.0 * 1.4826 * median(res));
+    for (Sample& p : s) p.use = std::fabs(p.v - surface(p.f)) <= tol;
+  }
+  for (std::int64_t y = 0; y < g.h; ++y) {
+    const double v = (y + 0.5) / static_cast<double>(g.h) - 0.5;
+    for (std::int64_t x = 0; x < g.w; ++x) {
+      const double u = (x + 0.5) / static_cast<double>(g.w) - 0.5;
+      const double f[6] = {1.0, u, v, u * u, u * v, v * v};
+      const double bg = surface(f);
+      float& px = g.at(y, x);
+      // paper + (px - bg) * paper / bg is px * paper / bg; on black paper
+      // (nothing to divide by) the surface is subtracted.
+      const double gain = bg > 0.05 && paper > 0.05 ? paper / bg : 1.0;
+      px = static_cast<float>(std::clamp(paper + (px - bg) * gain, 0.0, 1.0));
+    }
+  }
 }
 
 // Ink in [0, 1], 0 the background, whichever the polarity.
@@ -162,6 +245,27 @@ Plane crop(const Plane& p, const Box& b, std::int64_t margin) {
   return out;
 }
 
+// `p` with `margin` zeros on every side.
+Plane pad(const Plane& p, std::int64_t margin) {
+  return crop(p, Box{0, p.h, 0, p.w}, margin);
+}
+
+// Each f x f block's maximum (the last blocks may be partial): a large patch
+// made small enough that the work after it is bounded by the output's size,
+// whatever the image's shape, without a thin stroke fading as averaging would.
+Plane max_pool(const Plane& p, std::int64_t f) {
+  Plane out;
+  out.h = (p.h + f - 1) / f;
+  out.w = (p.w + f - 1) / f;
+  out.v.assign(static_cast<std::size_t>(out.h * out.w), 0.0f);
+  for (std::int64_t y = 0; y < p.h; ++y)
+    for (std::int64_t x = 0; x < p.w; ++x) {
+      float& o = out.at(y / f, x / f);
+      o = std::max(o, p.at(y, x));
+    }
+  return out;
+}
+
 // Mean stroke width of the binarised ink: 2 * area / perimeter (a stroke of
 // width w and length L has area wL and a perimeter of about 2L).
 double stroke_width(const Plane& ink) {
@@ -255,14 +359,25 @@ void check_options(const MnistStyleOptions& o, const char* op) {
 
 Tensor mnist_style(const Tensor& image, const MnistStyleOptions& o) {
   check_options(o, "mnist_style");
-  Plane ink = ink_map(to_gray(image, "mnist_style", o.name()));
+  Plane ink = to_gray(image, "mnist_style", o.name());
+  flatten_background(ink);
+  ink = ink_map(ink);
   suppress_noise(ink);
   drop_specks(ink);
   stretch_contrast(ink);
   Box b{};
   EMBER_CHECK(bounding_box(ink, &b), "mnist_style: no ink found in {}", o.name());
   Plane patch = crop(ink, b, 0);
+  ink = Plane{};
   std::int64_t longer = std::max(patch.h, patch.w);
+  // The widening below pads by a radius that grows with the longer side, and
+  // the area resize's cost too: above 32 box sides (640 px by default) the
+  // patch is first max-pooled down to that.
+  const std::int64_t limit = std::max<std::int64_t>(640, 32 * o.box());
+  if (longer > limit) {
+    patch = max_pool(patch, (longer + limit - 1) / limit);
+    longer = std::max(patch.h, patch.w);
+  }
   if (o.min_stroke() > 0.0) {
     // Widen a thin stroke where it is: in the source, before scaling, by the
     // radius that brings its scaled width to min_stroke.
@@ -271,7 +386,7 @@ Tensor mnist_style(const Tensor& image, const MnistStyleOptions& o) {
     if (width > 0.0 && width * scale < o.min_stroke()) {
       const auto r = static_cast<std::int64_t>(std::ceil((o.min_stroke() / scale - width) / 2.0));
       if (r > 0) {
-        patch = crop(ink, b, r);
+        patch = pad(patch, r);
         dilate(patch, r);
         Box pb{};
         bounding_box(patch, &pb);

@@ -29,11 +29,14 @@ struct MnistStyleOptions {
 
 /// `image`: [C, H, W] (C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) or [H, W]; uint8 in
 /// 0..255 or floating in [0, 1]. Returns float32 [1, size, size]. Steps: gray (alpha
-/// over white); polarity from the border's median (a light background is inverted);
+/// over white); uneven light (a gradient, a vignette) divided out by a smooth surface
+/// fitted to the paper; polarity from the border's median (a light background is inverted);
 /// background noise below a threshold set by the border's spread is removed and
 /// specks far smaller than the drawing dropped, anti-aliasing above it kept; crop
 /// to the ink's bounding box; scale the longer side to `box` by area averaging;
 /// paste so the centre of mass is at the centre. Throws "no ink found" for a blank image.
+/// The work after the crop is bounded by the output's size whatever the image's
+/// shape (a patch longer than 32 box sides is max-pooled first).
 Tensor mnist_style(const Tensor& image, const MnistStyleOptions& options = {});
 
 /// The naive way, for comparison: gray, inverted if the border is light, the whole

@@ -6,8 +6,14 @@
 //   predict_digit --model mnist_cnn.safetensors my_digit.png [more.jpg ...]
 //                 [--save-seen DIR] [--json] [--naive] [--expect-correct N]
 //
-// --save-seen DIR   writes DIR/<image name>.seen.png, the 28x28 the net sees
-// --json            one JSON object a line: {"file": "...", "top": [{"digit": 9, "p": 0.97}, ...]}
+// --save-seen DIR   writes DIR/<image name>.seen.png, the 28x28 the net sees (inputs
+//                   of one name in different folders get their folders in the name:
+//                   a_digit.seen.png, b_digit.seen.png)
+// --json            one JSON object a line: {"file": "...", "top": [{"digit": 9, "p": 0.97}, ...],
+//                   "warnings": [...]}
+// A warning follows the answer where the net is unsure (its top probability is
+// under 60%) or the ink covers most of its box (a blob, or a background that was
+// kept as ink): look at the 28x28 it saw.
 // --naive           resize the whole canvas to 28x28 instead (the comparison MNIST-style beats)
 // --expect-correct N  the true digit is the one after the first "d" of each file name
 //                   ("d7_03.png"); prints "correct K/M" and exits 1 unless K >= N
@@ -17,6 +23,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -86,6 +94,66 @@ void shade(const Tensor& seen, bool tty) {
   }
 }
 
+// What to doubt about an answer: an unsure net, or ink that fills its box.
+std::vector<std::string> warnings_for(const Tensor& seen, const std::vector<double>& p, int top) {
+  std::vector<std::string> out;
+  if (p[static_cast<std::size_t>(top)] < 0.6)
+    out.push_back(fmt::format("unsure: the net gives {} only {:.0f}%", top, 100.0 * p[static_cast<std::size_t>(top)]));
+  const auto v = seen.to_vector<float>();
+  int y0 = 28, y1 = -1, x0 = 28, x1 = -1, on = 0;
+  double mass = 0.0;
+  for (int y = 0; y < 28; ++y)
+    for (int x = 0; x < 28; ++x) {
+      const float q = v[static_cast<std::size_t>(y * 28 + x)];
+      mass += q;
+      if (q <= 0.05f) continue;
+      ++on, y0 = std::min(y0, y), y1 = std::max(y1, y), x0 = std::min(x0, x), x1 = std::max(x1, x);
+    }
+  // A drawn digit's ink touches about half of its bounding box (0.38-0.71 on the
+  // committed drawings) and its mass is a quarter of the 20x20 (0.10-0.35).
+  const double cover = on ? static_cast<double>(on) / ((y1 - y0 + 1) * (x1 - x0 + 1)) : 0.0;
+  if (cover > 0.8 || mass / 400.0 > 0.45)
+    out.push_back(fmt::format("the ink covers {:.0f}% of its box: a blob, or a shadow or background kept as ink? "
+                              "(see the 28x28, --save-seen)",
+                              100.0 * cover));
+  return out;
+}
+
+// Names of the --save-seen files: the image's name, or, where inputs share it,
+// with as many of its nearest folders as tell them apart (a_digit, b_digit); a
+// number is added if even that is taken.
+std::vector<std::string> seen_names(const std::vector<std::string>& paths) {
+  // "stem", "a_stem", "x_a_stem", ... for each path, nearest folder first.
+  auto candidates = [](const std::string& p) {
+    const std::filesystem::path path = std::filesystem::absolute(p).lexically_normal();
+    std::vector<std::string> out{path.stem().string()};
+    for (std::filesystem::path dir = path.parent_path(); dir.has_filename(); dir = dir.parent_path())
+      out.push_back(dir.filename().string() + "_" + out.back());
+    return out;
+  };
+  std::vector<std::vector<std::string>> all;
+  std::map<std::string, int> count;  // how many inputs each candidate name fits
+  for (const auto& p : paths) {
+    all.push_back(candidates(p));
+    for (const auto& c : all.back()) ++count[c];
+  }
+  std::vector<std::string> out;
+  std::set<std::string> used;
+  for (const auto& c : all) {
+    std::string name = c.back();
+    for (const auto& n : c)
+      if (count[n] == 1) {
+        name = n;
+        break;
+      }
+    std::string unique = name;
+    for (int k = 2; used.count(unique); ++k) unique = fmt::format("{}-{}", name, k);
+    used.insert(unique);
+    out.push_back(unique + ".seen.png");
+  }
+  return out;
+}
+
 int label_from_name(const std::string& path) {
   const std::string name = std::filesystem::path(path).filename().string();
   const auto d = name.find('d');
@@ -109,7 +177,9 @@ int main(int argc, char** argv) {
   }
   const bool tty = isatty(fileno(stdout)) != 0;
   int failed = 0, correct = 0, labelled = 0;
-  for (const std::string& path : args.images) {
+  const std::vector<std::string> names = seen_names(args.images);
+  for (std::size_t n = 0; n < args.images.size(); ++n) {
+    const std::string& path = args.images[n];
     try {
       const Tensor image = io::read_image(path);
       const auto opts = data::MnistStyleOptions().normalize(false).name(path);
@@ -120,8 +190,8 @@ int main(int argc, char** argv) {
       for (int i = 0; i < 10; ++i) order[static_cast<std::size_t>(i)] = i;
       std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return p[static_cast<std::size_t>(a)] > p[static_cast<std::size_t>(b)]; });
       if (!args.save_seen.empty())
-        io::write_png((std::filesystem::path(args.save_seen) / (std::filesystem::path(path).stem().string() + ".seen.png")).string(),
-                      seen);
+        io::write_png((std::filesystem::path(args.save_seen) / names[n]).string(), seen);
+      const std::vector<std::string> warnings = warnings_for(seen, p, order[0]);
       const int label = label_from_name(path);
       if (args.expect_correct >= 0 && label >= 0) ++labelled, correct += order[0] == label;
       if (args.json) {
@@ -129,7 +199,10 @@ int main(int argc, char** argv) {
         for (int k = 0; k < 3; ++k)
           top += fmt::format("{}{{\"digit\": {}, \"p\": {:.4f}}}", k ? ", " : "", order[static_cast<std::size_t>(k)],
                              p[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])]);
-        std::printf("{\"file\": %s, \"top\": [%s]}\n", json_string(path).c_str(), top.c_str());
+        std::string warn;
+        for (const auto& w : warnings) warn += (warn.empty() ? "" : ", ") + json_string(w);
+        std::printf("{\"file\": %s, \"top\": [%s], \"warnings\": [%s]}\n", json_string(path).c_str(), top.c_str(),
+                    warn.c_str());
       } else {
         std::printf("%s: ", path.c_str());
         for (int k = 0; k < 3; ++k)
@@ -137,6 +210,7 @@ int main(int argc, char** argv) {
                       100.0 * p[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])]);
         if (args.expect_correct >= 0 && label >= 0) std::printf("   [%s, drawn %d]", order[0] == label ? "right" : "WRONG", label);
         std::printf("\n");
+        for (const auto& w : warnings) std::printf("  warning: %s\n", w.c_str());
         shade(seen, tty);
       }
       std::fflush(stdout);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -94,6 +95,8 @@ Tensor decode_image(std::string_view bytes, const ImageReadOptions& options, std
 }
 
 Tensor read_image(const std::string& path, const ImageReadOptions& options) {
+  std::error_code ec;
+  EMBER_CHECK(!std::filesystem::is_directory(path, ec), "read_image: {}: is a directory, not an image file", path);
   std::ifstream in(path, std::ios::binary);
   EMBER_CHECK(in, "read_image: {}: cannot open ({})", path, std::strerror(errno));
   in.seekg(0, std::ios::end);

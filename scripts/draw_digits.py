@@ -7,6 +7,11 @@ widths, slants, proportions and a little hand wobble. Writes <out>/dD_NN.png
 The label is the digit after the "d". Deterministic (seeded).
 
     python3 scripts/draw_digits.py tests/data/drawings [--count 30] [--seed 11]
+    python3 scripts/draw_digits.py tests/data/drawings/photo --photo --count 10 --seed 5
+
+--photo makes photo-like pictures of paper instead: grey paper lit unevenly
+(a gradient darker towards one edge, a vignette darker towards the corners),
+pencil-grey ink, a little sensor noise.
 
 Needs python3-pil and python3-numpy (Debian). The committed images are the
 test data; re-running with the same seed writes the same pictures.
@@ -95,11 +100,28 @@ def draw_one(digit, rng):
     return img.resize((W, H), Image.BOX)
 
 
+def photo(img, rng):
+    """The drawing as a phone photo of paper: uneven light, grey ink, noise."""
+    a = np.asarray(img, dtype=np.float64) / 255.0          # 1 paper, 0 ink
+    H, W = a.shape
+    y, x = np.mgrid[0:H, 0:W]
+    ang = rng.uniform(0, 2 * math.pi)                      # the light comes from one side
+    t = ((x / W - 0.5) * math.cos(ang) + (y / H - 0.5) * math.sin(ang)) + 0.5
+    light = 1.0 - rng.uniform(0.3, 0.5) * np.clip(t, 0, 1)  # gradient
+    r2 = ((x - W / 2) / (W / 2)) ** 2 + ((y - H / 2) / (H / 2)) ** 2
+    light *= 1.0 - rng.uniform(0.15, 0.35) * r2 / 2         # vignette
+    paper, ink = rng.uniform(0.8, 0.95), rng.uniform(0.1, 0.3)
+    v = (ink + (paper - ink) * a) * light
+    v += np.random.default_rng(rng.randrange(1 << 30)).normal(0, 0.01, v.shape)
+    return Image.fromarray(np.clip(v * 255 + 0.5, 0, 255).astype(np.uint8))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out")
     ap.add_argument("--count", type=int, default=30)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--photo", action="store_true", help="photo-like: uneven light, grey ink, noise")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
@@ -107,7 +129,9 @@ def main():
         digit = i % 10
         img = draw_one(digit, rng)
         name = os.path.join(args.out, f"d{digit}_{i:02d}")
-        if i % 10 == 3:      # saved as JPEG
+        if args.photo:
+            photo(img, rng).save(name + ".png", optimize=True)
+        elif i % 10 == 3:      # saved as JPEG
             img.convert("RGB").save(name + ".jpg", quality=90)
         elif i % 10 == 7:    # ink on a transparent layer, saved as RGBA
             rgba = Image.new("RGBA", img.size, (0, 0, 0, 0))

@@ -7,8 +7,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <cstring>
+#include <functional>
 
 #include <jpeglib.h>
+#include <sys/resource.h>
+#include <zlib.h>
 
 #include <gtest/gtest.h>
 
@@ -98,6 +102,52 @@ std::string make_jpeg(int width, int height, int components, const std::vector<s
   return out;
 }
 
+
+// Raw PNG building, for files libpng's writer would not make: a chunk with its CRC.
+std::string png_chunk(const char* type, const std::string& data) {
+  std::string c;
+  auto put32 = [&](std::uint32_t v) {
+    for (int i = 3; i >= 0; --i) c += static_cast<char>((v >> (8 * i)) & 255);
+  };
+  put32(static_cast<std::uint32_t>(data.size()));
+  const std::string body = std::string(type, 4) + data;
+  c += body;
+  put32(static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
+  return c;
+}
+
+std::string ihdr(std::uint32_t w, std::uint32_t h, int depth, int color) {
+  std::string d;
+  for (std::uint32_t v : {w, h})
+    for (int i = 3; i >= 0; --i) d += static_cast<char>((v >> (8 * i)) & 255);
+  d += static_cast<char>(depth), d += static_cast<char>(color), d += std::string(3, '\0');
+  return png_chunk("IHDR", d);
+}
+
+const std::string kSignature = "\x89PNG\r\n\x1a\n";
+
+// Growth of this process's peak resident memory while f runs, in MB (the peak is
+// reset first through /proc/self/clear_refs).
+double peak_rss_growth_mb(const std::function<void()>& f) {
+  auto status = [](const char* key) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind(key, 0) == 0) return std::stod(line.substr(std::strlen(key))) / 1024.0;
+    return -1.0;
+  };
+  std::ofstream("/proc/self/clear_refs") << "5";
+  const double before = status("VmRSS:");
+  f();
+  return status("VmHWM:") - before;
+}
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 std::vector<int> as_ints(const Tensor& t) {
   std::vector<int> v;
   for (auto x : t.to_vector<std::uint8_t>()) v.push_back(x);
@@ -178,6 +228,108 @@ TEST(Image, InterlacedMatchesPlain) {
   EXPECT_EQ(b.sizes(), (Shape{3, h, w}));
   EXPECT_EQ(as_ints(a), as_ints(b));
   EXPECT_EQ(b.to_vector<int>()[static_cast<std::size_t>(1 * h * w + 2 * w + 5)], px[static_cast<std::size_t>((2 * w + 5) * 3 + 1)]);
+}
+
+TEST(Image, InterlacedSmallSizesMatchPlain) {
+  // Adam7 leaves passes empty on images narrower or shorter than 8: the decoder
+  // must still know when the last row is in.
+  for (int w : {1, 2, 3, 5, 8, 9})
+    for (int h : {1, 2, 3, 5, 8, 9}) {
+      std::vector<int> px;
+      for (int i = 0; i < w * h; ++i) px.push_back((i * 53 + 7) % 256);
+      const std::string plain = make_png({w, h, PNG_COLOR_TYPE_GRAY, 8}, px);
+      const std::string adam7 = make_png({w, h, PNG_COLOR_TYPE_GRAY, 8, true}, px);
+      EXPECT_EQ(as_ints(io::decode_image(adam7)), as_ints(io::decode_image(plain))) << w << "x" << h;
+      EXPECT_NE(error_of([&] { io::decode_image(adam7.substr(0, adam7.size() - 20), {}, "cut.png"); }).find("truncated PNG"),
+                std::string::npos)
+          << w << "x" << h;
+    }
+}
+
+TEST(Image, HugeHeaderWithoutDataIsRefusedBeforeAllocating) {
+  // 11000x11000 RGBA claims 484 MB of pixels; its 200-byte file holds a few bytes of IDAT.
+  const std::string zeros(100, '\0');
+  uLongf n = compressBound(100);
+  std::string idat(n, '\0');
+  compress2(reinterpret_cast<Bytef*>(idat.data()), &n, reinterpret_cast<const Bytef*>(zeros.data()), 100, 9);
+  idat.resize(n);
+  const std::string file = kSignature + ihdr(11000, 11000, 8, 6) + png_chunk("IDAT", idat) + png_chunk("IEND", "");
+  std::string err;
+  const double mb = peak_rss_growth_mb([&] { err = error_of([&] { io::decode_image(file, {}, "claim.png"); }); });
+  EXPECT_NE(err.find("claim.png: truncated PNG"), std::string::npos) << err;
+  EXPECT_LT(mb, 50.0) << "peak memory grew by " << mb << " MB for a " << file.size() << "-byte file";
+}
+
+// A 28x28 gray PNG whose one zlib stream holds the rows and then `extra_mb` MB of
+// zeros (repeated sync-flushed segments, each valid after 32 KB of zeros).
+std::string png_with_trailing_zeros(int extra_mb) {
+  std::string rows;
+  for (int y = 0; y < 28; ++y) rows += '\0' + std::string(28, static_cast<char>(y * 9));
+  z_stream z{};
+  deflateInit(&z, 9);
+  std::string out;
+  auto feed = [&](const std::string& in, int flush) {
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    const std::size_t start = out.size();
+    do {
+      char buf[65536];
+      z.next_out = reinterpret_cast<Bytef*>(buf);
+      z.avail_out = sizeof buf;
+      deflate(&z, flush);
+      out.append(buf, sizeof buf - z.avail_out);
+    } while (z.avail_out == 0);
+    return out.substr(start);
+  };
+  const std::string mb(1 << 20, '\0');
+  feed(rows, Z_SYNC_FLUSH);
+  feed(mb, Z_SYNC_FLUSH);
+  const std::string segment = feed(mb, Z_SYNC_FLUSH);
+  for (int i = 2; i < extra_mb; ++i) out += segment;
+  deflateEnd(&z);  // no final block: a reader that goes on to the end finds the stream cut
+  return kSignature + ihdr(28, 28, 8, 0) + png_chunk("IDAT", out) + png_chunk("IEND", "");
+}
+
+TEST(Image, DataAfterTheLastRowIsNotInflated) {
+  const std::string file = png_with_trailing_zeros(3000);  // 3 GB of zeros in ~3 MB
+  ASSERT_GT(file.size(), 1u << 20);
+  const double t0 = cpu_seconds();
+  Tensor img;
+  const std::string err = error_of([&] { img = io::decode_image(file, {}, "tail.png"); });
+  const double cpu = cpu_seconds() - t0;
+  EXPECT_EQ(err, "(no error)");
+  ASSERT_EQ(img.sizes(), (Shape{1, 28, 28}));
+  EXPECT_EQ(img.at<int>({0, 27, 3}), (27 * 9) % 256);
+  // Inflating 3 GB takes seconds; the 28 rows take microseconds.
+  EXPECT_LT(cpu, 0.5) << "decoding a 28x28 took " << cpu << " s of CPU";
+}
+
+TEST(Image, SixteenBitRgbaDecodesInLittleMoreThanItsOutput) {
+  // 2048x2048 RGBA16 of one colour: 32 MB of samples, 12 MB as 8-bit RGB.
+  std::string rows;
+  for (int y = 0; y < 2048; ++y) rows += '\0' + std::string(2048 * 8, '\x80');
+  uLongf n = compressBound(static_cast<uLong>(rows.size()));
+  std::string z(n, '\0');
+  compress2(reinterpret_cast<Bytef*>(z.data()), &n, reinterpret_cast<const Bytef*>(rows.data()), static_cast<uLong>(rows.size()), 9);
+  z.resize(n);
+  rows.clear();
+  rows.shrink_to_fit();
+  const std::string file = kSignature + ihdr(2048, 2048, 16, 6) + png_chunk("IDAT", z) + png_chunk("IEND", "");
+  Tensor img;
+  const double mb = peak_rss_growth_mb([&] { img = io::decode_image(file, {}, "rgba16.png"); });
+  std::printf("peak memory grew by %.1f MB\n", mb);
+  ASSERT_EQ(img.sizes(), (Shape{3, 2048, 2048}));
+  EXPECT_EQ(img.at<int>({1, 100, 100}), 191);  // 128 at alpha 128, over white
+  // The output is 12 MB, the decoder's own form of it 16 MB.
+  EXPECT_LT(mb, 40.0) << "peak memory grew by " << mb << " MB";
+}
+
+TEST(Image, DirectoryIsNamedAsSuch) {
+  const std::string dir = (std::filesystem::temp_directory_path() / "ember_image_dir_test").string();
+  std::filesystem::create_directories(dir);
+  const std::string err = error_of([&] { io::read_image(dir); });
+  EXPECT_NE(err.find(dir + ": is a directory"), std::string::npos) << err;
+  EXPECT_EQ(err.find("bytes"), std::string::npos) << err;
 }
 
 TEST(Image, Jpeg) {

@@ -3,7 +3,10 @@
 // inverted image gives the same 28x28, a 1-pixel line survives, noise and
 // specks go, alpha is flattened onto white, a blank canvas is refused.
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <functional>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -47,6 +50,88 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
   double d = 0;
   for (std::size_t i = 0; i < u.size(); ++i) d = std::max(d, std::fabs(double(u[i]) - v[i]));
   return d;
+}
+
+// Growth of this process's peak resident memory while f runs, in MB (the peak is
+// reset first through /proc/self/clear_refs).
+double peak_rss_growth_mb(const std::function<void()>& f) {
+  auto status = [](const char* key) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind(key, 0) == 0) return std::stod(line.substr(std::strlen(key))) / 1024.0;
+    return -1.0;
+  };
+  std::ofstream("/proc/self/clear_refs") << "5";
+  const double before = status("VmRSS:");
+  f();
+  return status("VmHWM:") - before;
+}
+
+// A ring digit on a w x h canvas, as a photo of paper would show it: `paper`
+// lit by `light(u, v)` (u, v in [0, 1]), ink `ink`.
+Tensor lit_ring(std::int64_t w, std::int64_t h, double paper, double ink,
+                const std::function<double(double, double)>& light) {
+  Tensor t = empty({1, h, w}, DType::UInt8);
+  auto* p = t.data_ptr<std::uint8_t>();
+  for (std::int64_t y = 0; y < h; ++y)
+    for (std::int64_t x = 0; x < w; ++x) {
+      const double dx = (x + 0.5 - 0.45 * w) / (0.12 * w), dy = (y + 0.5 - 0.5 * h) / (0.3 * h);
+      const double r = std::sqrt(dx * dx + dy * dy);
+      const double v = (r > 0.8 && r < 1.0 ? ink : paper) * light((x + 0.5) / w, (y + 0.5) / h);
+      p[y * w + x] = static_cast<std::uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255));
+    }
+  return t;
+}
+
+TEST(MnistStyle, UnevenLightIsNotInk) {
+  const auto flat = [](double, double) { return 1.0; };
+  const auto gradient = [](double, double v) { return 1.0 - 0.45 * v; };  // darker towards the bottom
+  const auto vignette = [](double u, double v) {
+    return 1.0 - 0.35 * ((u - 0.5) * (u - 0.5) + (v - 0.5) * (v - 0.5)) * 2;
+  };
+  const auto both = [&](double u, double v) { return gradient(u, v) * vignette(u, v); };
+  const Tensor want = data::mnist_style(lit_ring(400, 300, 0.9, 0.2, flat), raw());
+  for (const auto& [name, light] : std::vector<std::pair<const char*, std::function<double(double, double)>>>{
+           {"gradient", gradient}, {"vignette", vignette}, {"both", both}}) {
+    const Tensor got = data::mnist_style(lit_ring(400, 300, 0.9, 0.2, light), raw());
+    EXPECT_LT(max_abs_diff(got, want), 0.2) << name;
+    const Moments m = moments(got), w = moments(want);
+    EXPECT_NEAR(m.mass, w.mass, 0.1 * w.mass) << name;  // no grey band added to the ink
+    EXPECT_EQ(m.y1 - m.y0, w.y1 - w.y0) << name;
+  }
+  // Light ink on a dark board, lit unevenly.
+  const Tensor dark = data::mnist_style(lit_ring(400, 300, 0.25, 0.95, both), raw());
+  EXPECT_LT(max_abs_diff(dark, want), 0.25);
+}
+
+TEST(MnistStyle, VeryWideAndVeryTallImagesCostLittle) {
+  // Two ink pixels at the ends of a 65536x64 strip: the widening radius follows
+  // the longer side, and once padded the whole strip with it (3.8 GB).
+  for (const auto& [w, h] : std::vector<std::pair<std::int64_t, std::int64_t>>{{65536, 64}, {64, 65536}, {131072, 32}}) {
+    Tensor t = full({1, h, w}, 255.0, DType::UInt8);
+    auto* p = t.data_ptr<std::uint8_t>();
+    p[(h / 2) * w + 1] = 0;
+    p[(h / 2 + (h > w ? h / 2 - 1 : 0)) * w + (w > h ? w - 2 : 1)] = 0;
+    Tensor seen;
+    const double mb = peak_rss_growth_mb([&] { seen = data::mnist_style(t, raw()); });
+    EXPECT_EQ(seen.sizes(), (Shape{1, 28, 28}));
+    EXPECT_GT(moments(seen).mass, 0.5) << w << "x" << h;
+    // The image's own planes (gray, ink, labels: 4 bytes a pixel each) are ~50 MB.
+    EXPECT_LT(mb, 150.0) << w << "x" << h << ": peak memory grew by " << mb << " MB";
+  }
+}
+
+TEST(MnistStyle, LargeRgbaIsReadInPlace) {
+  // 2048x2048 RGBA (16 MB): once copied whole as doubles (128 MB).
+  Tensor t = full({4, 2048, 2048}, 255.0, DType::UInt8);
+  auto* p = t.data_ptr<std::uint8_t>();
+  for (std::int64_t y = 600; y < 1400; ++y)
+    for (std::int64_t x = 900; x < 1100; ++x) p[y * 2048 + x] = p[2048 * 2048 + y * 2048 + x] = 0;
+  Tensor seen;
+  const double mb = peak_rss_growth_mb([&] { seen = data::mnist_style(t, raw()); });
+  EXPECT_GT(moments(seen).mass, 10.0);
+  EXPECT_LT(mb, 90.0) << "peak memory grew by " << mb << " MB";
 }
 
 TEST(MnistStyle, CentredDiscStaysCentredAndFillsTheBox) {
