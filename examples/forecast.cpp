@@ -439,7 +439,7 @@ int main(int argc, char** argv) try {
       opt.zero_grad();
       Tensor loss = mse_loss(m(index_select(X, 0, idx)), index_select(Y, 0, idx));
       loss.backward();
-      optim::clip_grad_norm_(m->parameters(), 1.0);
+      nn::utils::clip_grad_norm_(m->parameters(), 1.0);
       opt.step();
     }
   };

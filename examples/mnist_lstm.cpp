@@ -48,7 +48,7 @@ double train(Net& model, const data::DataLoader& loader, optim::Optimizer& optim
     optimizer.zero_grad();
     Tensor loss = nll_loss(model(batch.data), batch.target);
     loss.backward();
-    if (clip > 0) optim::clip_grad_norm_(model->parameters(), clip);
+    if (clip > 0) nn::utils::clip_grad_norm_(model->parameters(), clip);
     optimizer.step();
     const double l = loss.item<double>();
     total_loss += l * static_cast<double>(batch.data.size(0));

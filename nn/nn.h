@@ -12,3 +12,4 @@
 #include "ember/nn/normalization.h"
 #include "ember/nn/rnn.h"
 #include "ember/nn/simple.h"
+#include "ember/nn/utils/clip_grad.h"

@@ -12,6 +12,8 @@
 
 namespace ember {
 
+class Generator;  // core/random.h
+
 // ---- elementwise, binary (broadcasting) ----
 /// a + alpha * b.
 Tensor add(const Tensor& a, const Tensor& b, double alpha = 1.0);
@@ -222,6 +224,13 @@ Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
 /// x for x > 0, alpha * (exp(x) - 1) otherwise.
 Tensor elu(const Tensor& x, double alpha = 1.0);
 // ---- end of issue 10 part A ----
+
+// ---- sampling (ops/random_ops.cpp) ----
+/// num_samples category indices (int64) per row of probs ([n] -> [num_samples], [rows, n] ->
+/// [rows, num_samples]), drawn with probability proportional to probs (which need not sum to 1),
+/// with or without replacement, from `generator` (default_generator() when null). No gradient.
+Tensor multinomial(const Tensor& probs, std::int64_t num_samples, bool replacement = false,
+                   Generator* generator = nullptr);
 
 // ---- views as free functions (see Tensor's methods) ----
 Tensor view(const Tensor& x, Shape shape);

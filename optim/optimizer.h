@@ -172,9 +172,4 @@ const O& options_as(const OptimizerOptions& o, const std::string& optimizer) {
 /// Checks `ok` for hyperparameter `what` of `optimizer` ("SGD: invalid learning rate: -1").
 void check_option(bool ok, const std::string& optimizer, const char* what, double value);
 
-/// Scales the gradients so their total norm is at most max_norm; returns the norm before.
-double clip_grad_norm_(const TensorList& params, double max_norm, double norm_type = 2.0);
-/// Clamps every gradient element to [-clip_value, clip_value].
-void clip_grad_value_(const TensorList& params, double clip_value);
-
 }  // namespace ember::optim

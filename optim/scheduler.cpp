@@ -83,6 +83,10 @@ LRScheduler::LRScheduler(Optimizer& optimizer) : Scheduler(optimizer), base_lrs_
 
 void LRScheduler::step() {
   ++epoch_;
+  apply();
+}
+
+void LRScheduler::apply() {
   auto& groups = optimizer_.param_groups();
   for (std::size_t i = 0; i < groups.size(); ++i) groups[i].options().set_lr(lr_at(base_lrs_[i], epoch_));
 }
@@ -133,6 +137,57 @@ CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t t_max, d
 }
 double CosineAnnealingLR::lr_at(double base, std::int64_t epoch) const {
   return eta_min_ + (base - eta_min_) * (1.0 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(t_max_))) / 2.0;
+}
+
+LambdaLR::LambdaLR(Optimizer& optimizer, std::function<double(std::int64_t)> lr_lambda)
+    : LRScheduler(optimizer), lr_lambda_(std::move(lr_lambda)) {
+  EMBER_CHECK(static_cast<bool>(lr_lambda_), "LambdaLR: lr_lambda is empty");
+  apply();
+}
+double LambdaLR::lr_at(double base, std::int64_t epoch) const {
+  const double factor = lr_lambda_(epoch);
+  EMBER_CHECK(std::isfinite(factor) && factor >= 0.0,
+              "LambdaLR: lr_lambda({}) gave {}; a factor must be finite and non-negative", epoch, factor);
+  return base * factor;
+}
+
+LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor, std::int64_t total_iters)
+    : LRScheduler(optimizer), start_factor_(start_factor), end_factor_(end_factor), total_iters_(total_iters) {
+  EMBER_CHECK(start_factor > 0.0 && start_factor <= 1.0, "LinearLR: start_factor must be in (0, 1], got {}",
+              start_factor);
+  EMBER_CHECK(end_factor >= 0.0 && end_factor <= 1.0, "LinearLR: end_factor must be in [0, 1], got {}", end_factor);
+  EMBER_CHECK(total_iters > 0, "LinearLR: total_iters must be positive, got {}", total_iters);
+  apply();
+}
+double LinearLR::lr_at(double base, std::int64_t epoch) const {
+  const double t = static_cast<double>(std::min(epoch, total_iters_)) / static_cast<double>(total_iters_);
+  return base * (start_factor_ + (end_factor_ - start_factor_) * t);
+}
+
+SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
+                           std::vector<std::int64_t> milestones)
+    : LRScheduler(optimizer), schedulers_(std::move(schedulers)), milestones_(std::move(milestones)) {
+  EMBER_CHECK(!schedulers_.empty(), "SequentialLR: needs at least one scheduler");
+  EMBER_CHECK(milestones_.size() + 1 == schedulers_.size(),
+              "SequentialLR: {} schedulers need {} milestones, got {}", schedulers_.size(), schedulers_.size() - 1,
+              milestones_.size());
+  for (std::size_t i = 0; i < schedulers_.size(); ++i) {
+    EMBER_CHECK(schedulers_[i] != nullptr, "SequentialLR: scheduler {} is null", i);
+    EMBER_CHECK(&schedulers_[i]->optimizer_ == &optimizer,
+                "SequentialLR: scheduler {} ({}) drives another optimizer than the one given", i,
+                schedulers_[i]->name());
+  }
+  for (std::size_t i = 0; i < milestones_.size(); ++i)
+    EMBER_CHECK(milestones_[i] > 0 && (i == 0 || milestones_[i] > milestones_[i - 1]),
+                "SequentialLR: milestones must be positive and increasing, got {} at position {}", milestones_[i], i);
+  base_lrs_ = schedulers_.front()->base_lrs_;
+  apply();
+}
+double SequentialLR::lr_at(double base, std::int64_t epoch) const {
+  const auto idx = static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), epoch) -
+                                            milestones_.begin());
+  const std::int64_t local = idx == 0 ? epoch : epoch - milestones_[idx - 1];
+  return schedulers_[idx]->lr_at(base, local);
 }
 
 // ---- OneCycleLR ----

@@ -3,7 +3,9 @@
 /// per epoch (per batch for OneCycleLR; with the metric for ReduceLROnPlateau).
 /// Each reads and writes lr through param_groups()[i].options().lr() / set_lr(),
 /// and has a state_dict() that save_checkpoint() stores, so a run resumes exactly.
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -52,8 +54,12 @@ class LRScheduler : public Scheduler {
   /// "last_epoch" and "base_lrs" (float64 [groups]).
   NamedTensors save() const override;
   void restore(const std::map<std::string, Tensor>& state) override;
+  /// Sets every group's lr to lr_at(base, epoch_) (the schedulers that change the lr at epoch 0
+  /// call it from their constructor, as PyTorch's initial step does).
+  void apply();
   std::vector<double> base_lrs_;
   std::int64_t epoch_ = 0;
+  friend class SequentialLR;  // runs its schedulers' lr_at
 };
 
 /// lr * gamma^(epoch / step_size).
@@ -101,6 +107,51 @@ class CosineAnnealingLR : public LRScheduler {
   double lr_at(double base, std::int64_t epoch) const override;
   std::int64_t t_max_;
   double eta_min_;
+};
+
+/// lr * lr_lambda(epoch), as torch.optim.lr_scheduler.LambdaLR: the callable gives the
+/// factor (a warm-up then cosine decay in one function, for example). Sets epoch 0's lr at once.
+/// state_dict() holds the epoch and base rates, not the callable: rebuild it with the same one.
+class LambdaLR : public LRScheduler {
+ public:
+  const char* name() const override { return "LambdaLR"; }
+  LambdaLR(Optimizer& optimizer, std::function<double(std::int64_t)> lr_lambda);
+
+ protected:
+  double lr_at(double base, std::int64_t epoch) const override;
+  std::function<double(std::int64_t)> lr_lambda_;
+};
+
+/// lr * a factor going linearly from start_factor to end_factor over total_iters epochs, then
+/// staying there (PyTorch's LinearLR; the usual warm-up). Sets epoch 0's lr at once.
+class LinearLR : public LRScheduler {
+ public:
+  const char* name() const override { return "LinearLR"; }
+  LinearLR(Optimizer& optimizer, double start_factor = 1.0 / 3.0, double end_factor = 1.0,
+           std::int64_t total_iters = 5);
+
+ protected:
+  double lr_at(double base, std::int64_t epoch) const override;
+  double start_factor_, end_factor_;
+  std::int64_t total_iters_;
+};
+
+/// Runs schedulers one after another, as PyTorch's SequentialLR: schedulers[i] from epoch
+/// milestones[i - 1] (counting its own epochs from 0 there). Warm-up then cosine:
+///   SequentialLR(opt, {make_shared<LinearLR>(opt, 0.01, 1.0, 100),
+///                      make_shared<CosineAnnealingLR>(opt, 1900, 1e-4)}, {100}).
+/// The base rates are the first scheduler's (made first, before any changed the lr).
+/// state_dict() holds the epoch and base rates, from which every scheduler's rate follows.
+class SequentialLR : public LRScheduler {
+ public:
+  const char* name() const override { return "SequentialLR"; }
+  SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
+               std::vector<std::int64_t> milestones);
+
+ protected:
+  double lr_at(double base, std::int64_t epoch) const override;
+  std::vector<std::shared_ptr<LRScheduler>> schedulers_;
+  std::vector<std::int64_t> milestones_;
 };
 
 /// The one-cycle policy (step per batch): warm up from max_lr/div_factor to max_lr over

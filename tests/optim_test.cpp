@@ -657,10 +657,137 @@ TEST(Schedulers, StateDictRoundTripsAndIsCheckedStrictly) {
 TEST(Clip, GradNormAndValue) {
   Tensor a = ones({4}).requires_grad_();
   (a * 3.0).sum().backward();  // grad 3 each, norm 6
-  EXPECT_NEAR(optim::clip_grad_norm_({a}, 1.5), 6.0, 1e-6);
+  EXPECT_NEAR(nn::utils::clip_grad_norm_({a}, 1.5), 6.0, 1e-6);
   EXPECT_NEAR(ember::sqrt((a.grad() * a.grad()).sum()).item<double>(), 1.5, 1e-5);
-  optim::clip_grad_value_({a}, 0.1);
+  nn::utils::clip_grad_value_({a}, 0.1);
   EXPECT_NEAR(a.grad().max().item<double>(), 0.1, 1e-7);
+}
+
+
+// ---- LambdaLR, LinearLR and SequentialLR against PyTorch 1.13 ----
+// The rates of two SGD groups (lr 0.5 and 0.2) before each of 12 steps, dumped from
+// torch.optim.lr_scheduler with /usr/bin/python3 (the script is in the commit message).
+using LrTable = std::vector<std::vector<double>>;
+
+LrTable lrs_before_steps(optim::LRScheduler& s, int n) {
+  LrTable out;
+  for (int i = 0; i < n; ++i) {
+    out.push_back(s.get_last_lr());
+    s.step();
+  }
+  return out;
+}
+
+void expect_table(const LrTable& got, const LrTable& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i)
+    for (std::size_t g = 0; g < 2; ++g) EXPECT_NEAR(got[i][g], want[i][g], 1e-12) << "step " << i << " group " << g;
+}
+
+std::unique_ptr<optim::SGD> two_groups(Tensor& a, Tensor& b) {
+  a = zeros({2}).requires_grad_();
+  b = zeros({1}).requires_grad_();
+  return std::make_unique<optim::SGD>(
+      std::vector<optim::OptimizerParamGroup>{{{a}, optim::SGDOptions(0.5)}, {{b}, optim::SGDOptions(0.2)}},
+      optim::SGDOptions(0.5));
+}
+
+// The anchor's warm-up then cosine as one factor: 3 warm-up steps, 10 in all, floor 0.2.
+double warmup_cosine(std::int64_t step) {
+  if (step < 3) return static_cast<double>(step + 1) / 3.0;
+  const double r = static_cast<double>(step - 3) / 7.0;
+  return 0.2 + 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, r))) * 0.8;
+}
+
+TEST(Schedulers, LinearLRMatchesPyTorch) {
+  Tensor a, b;
+  auto opt = two_groups(a, b);
+  optim::LinearLR s(*opt, 0.25, 0.5, 3);
+  expect_table(lrs_before_steps(s, 6), {{0.125, 0.05},
+                                              {0.16666666666666666, 0.06666666666666667},
+                                              {0.20833333333333331, 0.08333333333333333},
+                                              {0.24999999999999997, 0.09999999999999999},
+                                              {0.24999999999999997, 0.09999999999999999},
+                                              {0.24999999999999997, 0.09999999999999999}});
+}
+
+TEST(Schedulers, SequentialLinearWarmupThenCosineMatchesPyTorch) {
+  Tensor a, b;
+  auto opt = two_groups(a, b);
+  auto warm = std::make_shared<optim::LinearLR>(*opt, 0.1, 1.0, 4);
+  auto cos = std::make_shared<optim::CosineAnnealingLR>(*opt, 6, 0.01);
+  optim::SequentialLR s(*opt, {warm, cos}, {4});
+  expect_table(lrs_before_steps(s, 12), {{0.05, 0.020000000000000004},
+                                               {0.1625, 0.06500000000000002},
+                                               {0.275, 0.11000000000000003},
+                                               {0.38750000000000007, 0.15500000000000005},
+                                               {0.5, 0.2},
+                                               {0.4671762239271875, 0.1872724133595217},
+                                               {0.3775, 0.1525},
+                                               {0.255, 0.10499999999999998},
+                                               {0.13250000000000006, 0.057500000000000016},
+                                               {0.04282377607281252, 0.022727586640478324},
+                                               {0.01, 0.01},
+                                               {0.04282377607281252, 0.022727586640478324}});
+  EXPECT_HAS(test_util::message_of([&] { optim::SequentialLR(*opt, {warm, cos}, {}); }), "SequentialLR",
+             "2 schedulers need 1 milestones, got 0");
+  EXPECT_HAS(test_util::message_of([&] { optim::SequentialLR(*opt, {warm, cos}, {0}); }), "SequentialLR",
+             "positive and increasing");
+}
+
+TEST(Schedulers, LambdaLRMatchesPyTorch) {
+  Tensor a, b;
+  auto opt = two_groups(a, b);
+  optim::LambdaLR s(*opt, warmup_cosine);
+  expect_table(lrs_before_steps(s, 12), {{0.16666666666666666, 0.06666666666666667},
+                                               {0.3333333333333333, 0.13333333333333333},
+                                               {0.5, 0.2},
+                                               {0.5, 0.2},
+                                               {0.4801937735804839, 0.19207750943219357},
+                                               {0.4246979603717468, 0.16987918414869874},
+                                               {0.3445041867912629, 0.13780167471650515},
+                                               {0.25549581320873715, 0.10219832528349487},
+                                               {0.1753020396282533, 0.07012081585130132},
+                                               {0.1198062264195162, 0.04792249056780648},
+                                               {0.1, 0.04000000000000001},
+                                               {0.1, 0.04000000000000001}});
+  EXPECT_HAS(test_util::message_of([&] { optim::LambdaLR(*opt, [](std::int64_t) { return -1.0; }); }),
+             "LambdaLR: lr_lambda(0) gave -1");
+}
+
+// Resumed mid-schedule (state_dict into a scheduler rebuilt on a fresh optimizer), each
+// continues with the rates of the uninterrupted run; a LambdaLR's state is not a SequentialLR's.
+TEST(Schedulers, LambdaAndSequentialStateDictsResumeMidSchedule) {
+  Tensor a, b, c, d;
+  auto opt = two_groups(a, b);
+  auto opt2 = two_groups(c, d);
+  optim::LambdaLR lam(*opt, warmup_cosine);
+  for (int i = 0; i < 5; ++i) lam.step();
+  optim::LambdaLR lam2(*opt2, warmup_cosine);
+  lam2.load_state_dict(lam.state_dict());
+  EXPECT_EQ(lam2.last_epoch(), 5);
+  lam.step();
+  lam2.step();
+  EXPECT_EQ(lam.get_last_lr(), lam2.get_last_lr());
+
+  const auto make_seq = [](optim::Optimizer& o) {
+    return std::make_unique<optim::SequentialLR>(
+        o,
+        std::vector<std::shared_ptr<optim::LRScheduler>>{std::make_shared<optim::LinearLR>(o, 0.1, 1.0, 4),
+                                                         std::make_shared<optim::CosineAnnealingLR>(o, 6, 0.01)},
+        std::vector<std::int64_t>{4});
+  };
+  auto opt3 = two_groups(a, b);
+  auto opt4 = two_groups(c, d);
+  auto seq = make_seq(*opt3);
+  for (int i = 0; i < 6; ++i) seq->step();
+  auto seq2 = make_seq(*opt4);
+  seq2->load_state_dict(seq->state_dict());
+  seq->step();
+  seq2->step();
+  EXPECT_EQ(seq->get_last_lr(), seq2->get_last_lr());
+  EXPECT_NEAR(seq2->get_last_lr()[0], 0.255, 1e-12);  // PyTorch's rate before step 7
+  EXPECT_HAS(sched_load_error(lam2, seq->state_dict()), "it is SequentialLR state, not LambdaLR");
 }
 
 }  // namespace
