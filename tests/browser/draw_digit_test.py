@@ -83,6 +83,11 @@ def main():
         try:
             driver.get(f"http://127.0.0.1:{port}/")
             pad = driver.find_element(By.ID, "pad")
+            # Every text the status line shows while drawing (an error must not flash).
+            driver.execute_script(
+                "window.statusTexts = []; new MutationObserver(() => statusTexts.push("
+                "document.getElementById('status').textContent)).observe(document.getElementById('status'),"
+                "{childList: true, characterData: true, subtree: true});")
             # Pointer events from the WebDriver actions API, offsets from the canvas centre.
             for stroke in STROKES[args.digit]:
                 chain = ActionChains(driver, duration=20)
@@ -102,7 +107,20 @@ def main():
             seen_ink = driver.execute_script(
                 "const d = document.getElementById('seen').getContext('2d').getImageData(0,0,28,28).data;"
                 "let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i]; return s;")
+            # Each bar's fill is as wide, against its track, as the probability it shows.
+            widths = driver.execute_script(
+                "return [...document.querySelectorAll('#bars .bar')].map(b => ["
+                "b.querySelector('.fill').getBoundingClientRect().width / b.querySelector('.track').getBoundingClientRect().width,"
+                "parseFloat(b.querySelector('.p').textContent) / 100]);")
+            statuses = driver.execute_script("return statusTexts;")
             driver.save_screenshot(args.screenshot)
+            for drawn, shown in widths:
+                if abs(drawn - shown) > 0.02:
+                    print(f"FAIL: a bar is filled {drawn:.3f} of its track for a probability of {shown:.3f}", file=sys.stderr)
+                    return 1
+            if any("no ink" in t or "error" in t for t in statuses):
+                print(f"FAIL: the status line flashed an error while drawing: {statuses}", file=sys.stderr)
+                return 1
             print(f"drew {args.digit}; page shows top-1 {top1!r}, bars {bars}; screenshot {args.screenshot}")
             if top1 != str(args.digit):
                 print(f"FAIL: the page shows {top1!r} for a drawn {args.digit}", file=sys.stderr)
