@@ -479,7 +479,8 @@ int main(int argc, char** argv) try {
     std::int64_t chunk_start = start_step;
     auto progress = std::make_unique<logging::Progress>(
         std::min(steps, (start_step / eval_interval + 1) * eval_interval) - chunk_start,
-        logging::ProgressOptions().title(fmt::format("steps {}-", start_step)));
+        logging::ProgressOptions().title(fmt::format("steps {}-{}", start_step,
+                                                     std::min(steps, (start_step / eval_interval + 1) * eval_interval))));
     for (std::int64_t step = start_step; step < steps; ++step) {
       const auto t0 = std::chrono::steady_clock::now();
       auto [x, y] = get_batch(train_ids, batch, cfg.context, gen);
@@ -510,7 +511,9 @@ int main(int argc, char** argv) try {
         if (step + 1 < steps) {
           chunk_start = step + 1;
           progress = std::make_unique<logging::Progress>(std::min(steps, chunk_start + eval_interval) - chunk_start,
-                                                         logging::ProgressOptions().title(fmt::format("steps {}-", chunk_start)));
+                                                         logging::ProgressOptions().title(
+                                                             fmt::format("steps {}-{}", chunk_start,
+                                                                         std::min(steps, chunk_start + eval_interval))));
         }
       }
     }
@@ -552,7 +555,7 @@ int main(int argc, char** argv) try {
       for (std::size_t i = 0; i < logits.size() && i < logits2.size(); ++i)
         diff = std::max(diff, (logits[i] - logits2[i]).abs().max().item<double>());
       const bool same = ids == ids2;
-      fmt::print("cache comparison: {} characters/s {}, {:.0f} characters/s {}; largest logit difference {:.3g}; "
+      fmt::print("cache comparison: {:.0f} characters/s {}, {:.0f} characters/s {}; largest logit difference {:.3g}; "
                  "the characters are {}\n",
                  static_cast<double>(sample) / seconds, o.cache ? "cached" : "uncached",
                  static_cast<double>(sample) / seconds2, o2.cache ? "cached" : "uncached", diff,
