@@ -16,6 +16,7 @@
 #include <optional>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -200,8 +201,11 @@ class Tensor {
   Tensor min() const;
   Tensor argmax(std::int64_t dim, bool keepdim = false) const;
   // LibTorch's method spellings of ops/ops.h's free functions (ops/tensor_methods.cpp).
-  Tensor sum(std::int64_t dim, bool keepdim = false) const;
-  Tensor mean(std::int64_t dim, bool keepdim = false) const;
+  // (Templates, so that a braced list such as sum({0}) still means the Shape overload.)
+  template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  Tensor sum(I dim, bool keepdim = false) const { return sum(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
+  template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  Tensor mean(I dim, bool keepdim = false) const { return mean(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
   /// (values, indices) along dim, as LibTorch's tuple: auto [v, i] = x.max(1), std::get<1>(x.max(1)).
   std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;
   std::tuple<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;

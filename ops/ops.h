@@ -73,9 +73,16 @@ Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, Shape dims, bool keepdim = false);
 Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, Shape dims, bool keepdim = false);
-/// One dim, as LibTorch's sum(x, 1) and mean(x, 1, true).
-Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim = false);
-Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// One dim, as LibTorch's sum(x, 1) and mean(x, 1, true). (Templates, so that a
+/// braced list such as sum(x, {0}) still means the Shape overload.)
+template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+Tensor sum(const Tensor& x, I dim, bool keepdim = false) {
+  return sum(x, Shape{static_cast<std::int64_t>(dim)}, keepdim);
+}
+template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+Tensor mean(const Tensor& x, I dim, bool keepdim = false) {
+  return mean(x, Shape{static_cast<std::int64_t>(dim)}, keepdim);
+}
 /// Variance over dims (all when empty), with Bessel's correction by default (correction = 1).
 Tensor var(const Tensor& x, Shape dims = {}, std::int64_t correction = 1, bool keepdim = false);
 /// Standard deviation: sqrt(var(x, dims, correction, keepdim)).

@@ -208,7 +208,6 @@ Tensor sum(const Tensor& x, Shape dims, bool keepdim) {
 }
 
 Tensor sum(const Tensor& x) { return sum(x, Shape{}, false); }
-Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) { return sum(x, Shape{dim}, keepdim); }
 
 Tensor mean(const Tensor& x, Shape dims, bool keepdim) {
   auto mask = reduced_mask(x, dims, "mean");
@@ -217,7 +216,6 @@ Tensor mean(const Tensor& x, Shape dims, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x) { return mean(x, Shape{}, false); }
-Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) { return mean(x, Shape{dim}, keepdim); }
 
 Tensor var(const Tensor& x, Shape dims, std::int64_t correction, bool keepdim) {
   auto mask = reduced_mask(x, dims, "var");

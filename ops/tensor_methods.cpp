@@ -8,8 +8,6 @@ namespace {
 std::tuple<Tensor, Tensor> as_tuple(ValuesIndices r) { return {std::move(r.values), std::move(r.indices)}; }
 }  // namespace
 
-Tensor Tensor::sum(std::int64_t dim, bool keepdim) const { return ember::sum(*this, Shape{dim}, keepdim); }
-Tensor Tensor::mean(std::int64_t dim, bool keepdim) const { return ember::mean(*this, Shape{dim}, keepdim); }
 std::tuple<Tensor, Tensor> Tensor::max(std::int64_t dim, bool keepdim) const {
   return as_tuple(ember::max(*this, dim, keepdim));
 }
