@@ -73,11 +73,68 @@ void checkpoint(const fs::path& p, const Options& options) {
   optim::save_checkpoint(p.string(), net, opt, {{"epoch", "2"}});
 }
 
+// A PNG chunk: length, type, data, CRC-32 of type and data.
+void put_chunk(Bytes& out, const char* type, const Bytes& data) {
+  auto put32 = [&](std::uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(v >> s));
+  };
+  put32(static_cast<std::uint32_t>(data.size()));
+  Bytes body(type, type + 4);
+  body.insert(body.end(), data.begin(), data.end());
+  out.insert(out.end(), body.begin(), body.end());
+  put32(static_cast<std::uint32_t>(crc32(0, body.data(), static_cast<uInt>(body.size()))));
+}
+
+// A PNG whose IHDR claims w x h (depth, colour type, interlace) over `raw` bytes
+// of filtered rows, compressed whole -- the raw data need not fill the claim.
+Bytes png_claim(std::uint32_t w, std::uint32_t h, int depth, int color, int interlace, const Bytes& raw) {
+  Bytes out{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, ihdr;
+  for (std::uint32_t v : {w, h})
+    for (int s = 24; s >= 0; s -= 8) ihdr.push_back(static_cast<std::uint8_t>(v >> s));
+  ihdr.insert(ihdr.end(), {static_cast<std::uint8_t>(depth), static_cast<std::uint8_t>(color), 0, 0,
+                           static_cast<std::uint8_t>(interlace)});
+  put_chunk(out, "IHDR", ihdr);
+  uLongf n = compressBound(static_cast<uLong>(raw.size()));
+  Bytes z(n);
+  compress2(z.data(), &n, raw.data(), static_cast<uLong>(raw.size()), 9);
+  z.resize(n);
+  put_chunk(out, "IDAT", z);
+  put_chunk(out, "IEND", {});
+  return out;
+}
+
+// PNG size claims: far more pixels than the data holds, long thin strips with a
+// little ink, 16-bit RGBA, rows followed by data past the last one, tiny Adam7.
+void png_claims(const fs::path& dir) {
+  auto rows = [](std::size_t n, std::size_t row_bytes, std::uint8_t v) {
+    Bytes b;
+    for (std::size_t y = 0; y < n; ++y) {
+      b.push_back(0);
+      b.insert(b.end(), row_bytes, v);
+    }
+    return b;
+  };
+  write(dir / "claim_11000x11000_rgba.png", png_claim(11000, 11000, 8, 6, 0, Bytes(100, 0)));
+  write(dir / "claim_65535x65535_interlaced.png", png_claim(65535, 65535, 8, 0, 1, Bytes(64, 0)));
+  Bytes strip = rows(64, 16384, 255);
+  strip[32 * 16385 + 2] = strip[32 * 16385 + 16383] = 0;
+  write(dir / "strip_16384x64.png", png_claim(16384, 64, 8, 0, 0, strip));
+  Bytes tall = rows(16384, 64, 255);
+  tall[100 * 65 + 10] = tall[16000 * 65 + 10] = 0;
+  write(dir / "strip_64x16384.png", png_claim(64, 16384, 8, 0, 0, tall));
+  write(dir / "rgba16_512x512.png", png_claim(512, 512, 16, 6, 0, rows(512, 512 * 8, 0x80)));
+  Bytes tail = rows(28, 28, 0x40);
+  tail.resize(tail.size() + (1 << 16), 0);
+  write(dir / "tail_after_last_row.png", png_claim(28, 28, 8, 0, 0, tail));
+  write(dir / "adam7_1x1.png", png_claim(1, 1, 8, 2, 1, Bytes{0, 10, 20, 30}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const fs::path root = argc > 1 ? argv[1] : "corpus";
-  for (const char* t : {"idx", "idx_gzip", "safetensors", "checkpoint"}) fs::create_directories(root / t);
+  for (const char* t : {"idx", "idx_gzip", "safetensors", "checkpoint", "image"}) fs::create_directories(root / t);
+  png_claims(root / "image");
 
   // IDX: raw files for fuzz_idx, their decompressed bytes for fuzz_idx_gzip
   // (which compresses its input), and gzip files for fuzz_idx too.
